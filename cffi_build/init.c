@@ -1,0 +1,264 @@
+/*
+ * oci-runtime-init: the small program that waits inside a created container.
+ *
+ * Why it exists: after `create` the container's init must sit waiting for
+ * `start`.  If that waiting process were the Python interpreter that set the
+ * container up, every created container would hold ~10 MiB of interpreter.
+ * Instead the Python init finishes the set-up (namespaces, mounts,
+ * pivot_root) and then execs this static binary from a sealed memfd (so a
+ * container can never reach the host file through /proc/1/exe, the
+ * CVE-2019-5736 pattern).  It does only the last, identity-changing steps,
+ * reports "ready", blocks until `start` writes to the exec fifo, and execs
+ * the user's process.
+ *
+ * Policy lives in Python: this program receives a resolved "plan" on a file
+ * descriptor, as NUL-terminated KEY=VALUE records, and carries it out in a
+ * fixed order.  Errors go back to `create` on the sync socket as one JSON
+ * line {"type":"error","msg":...} so the user sees what failed and why.
+ *
+ * Usage: oci-runtime-init PLAN_FD
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
+
+#define MAX_ITEMS 65536
+
+struct plan {
+    int sync_fd, fifo_fd, keep_fds, last_cap;
+    uid_t uid;
+    gid_t gid;
+    int has_caps, no_new_privs, set_groups;
+    uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
+    const char *cwd, *exe;
+    gid_t *groups;
+    size_t ngroups;
+    char **argv, **envp;
+    size_t argc, envc;
+};
+
+static int sync_fd = -1;
+
+/* Send one JSON line to create; with no sync socket, fall back to stderr. */
+static void send_line(const char *type, const char *msg)
+{
+    char buf[8192];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"msg\":\"", type);
+    for (const char *p = msg; *p && n < sizeof buf - 8; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            buf[n++] = '\\';
+            buf[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "\\u%04x", c);
+        } else {
+            buf[n++] = (char)c;
+        }
+    }
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "\"}\n");
+    int fd = sync_fd >= 0 ? sync_fd : 2;
+    if (write(fd, buf, n) < 0) { /* nobody to tell */ }
+}
+
+static void fail(const char *fmt, ...)
+{
+    char msg[4096];
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(msg);
+    if (saved)
+        snprintf(msg + len, sizeof msg - len, ": %s", strerror(saved));
+    send_line("error", msg);
+    _exit(1);
+}
+
+static char *read_all(int fd, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) { errno = ENOMEM; fail("reading the init plan"); }
+        if (n == cap) buf = realloc(buf, cap *= 2);
+        if (!buf) continue;
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fail("reading the init plan");
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    *len = n;
+    return buf;
+}
+
+static long long number(const char *key, const char *value)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 0);
+    if (errno || *end || end == value) { errno = 0; fail("init plan: bad %s %s", key, value); }
+    return v;
+}
+
+static uint64_t mask(const char *key, const char *value)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 16);
+    if (errno || *end || end == value) { errno = 0; fail("init plan: bad %s %s", key, value); }
+    return (uint64_t)v;
+}
+
+static void parse_plan(char *buf, size_t len, struct plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->sync_fd = p->fifo_fd = -1;
+    p->argv = calloc(MAX_ITEMS + 1, sizeof(char *));
+    p->envp = calloc(MAX_ITEMS + 1, sizeof(char *));
+    p->groups = calloc(MAX_ITEMS, sizeof(gid_t));
+    if (!p->argv || !p->envp || !p->groups) { errno = ENOMEM; fail("init plan"); }
+    char *next;
+    for (char *rec = buf; rec < buf + len; rec = next) {
+        next = rec + strlen(rec) + 1;
+        char *eq = strchr(rec, '=');
+        if (!eq) { errno = 0; fail("init plan: bad record %s", rec); }
+        *eq = '\0';
+        const char *k = rec, *v = eq + 1;
+        if (!strcmp(k, "SYNC")) p->sync_fd = (int)number(k, v);
+        else if (!strcmp(k, "FIFO")) p->fifo_fd = (int)number(k, v);
+        else if (!strcmp(k, "KEEP_FDS")) p->keep_fds = (int)number(k, v);
+        else if (!strcmp(k, "LAST_CAP")) p->last_cap = (int)number(k, v);
+        else if (!strcmp(k, "UID")) p->uid = (uid_t)number(k, v);
+        else if (!strcmp(k, "GID")) p->gid = (gid_t)number(k, v);
+        else if (!strcmp(k, "SETGROUPS")) p->set_groups = 1;
+        else if (!strcmp(k, "GROUP") && p->ngroups < MAX_ITEMS)
+            p->groups[p->ngroups++] = (gid_t)number(k, v);
+        else if (!strcmp(k, "CAPS")) p->has_caps = 1;
+        else if (!strcmp(k, "CAP_BND")) p->cap_bnd = mask(k, v);
+        else if (!strcmp(k, "CAP_EFF")) p->cap_eff = mask(k, v);
+        else if (!strcmp(k, "CAP_PRM")) p->cap_prm = mask(k, v);
+        else if (!strcmp(k, "CAP_INH")) p->cap_inh = mask(k, v);
+        else if (!strcmp(k, "CAP_AMB")) p->cap_amb = mask(k, v);
+        else if (!strcmp(k, "NNP")) p->no_new_privs = 1;
+        else if (!strcmp(k, "CWD")) p->cwd = v;
+        else if (!strcmp(k, "EXE")) p->exe = v;
+        else if (!strcmp(k, "ARG") && p->argc < MAX_ITEMS) p->argv[p->argc++] = (char *)v;
+        else if (!strcmp(k, "ENV") && p->envc < MAX_ITEMS) p->envp[p->envc++] = (char *)v;
+        else { errno = 0; fail("init plan: unknown key %s", k); }
+    }
+    if (!p->exe || !p->argc) { errno = 0; fail("init plan: no executable"); }
+}
+
+static void drop_bounding_set(const struct plan *p)
+{
+    for (int cap = 0; cap <= p->last_cap; cap++) {
+        if (p->cap_bnd & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            fail("dropping capability %d from the bounding set", cap);
+    }
+}
+
+static void switch_user(const struct plan *p)
+{
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_KEEPCAPS)");
+    if (p->set_groups && setgroups(p->ngroups, p->groups) < 0)
+        fail("setgroups to the additionalGids of process.user");
+    if (setresgid(p->gid, p->gid, p->gid) < 0) fail("setgid to %u", (unsigned)p->gid);
+    if (setresuid(p->uid, p->uid, p->uid) < 0) fail("setuid to %u", (unsigned)p->uid);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("prctl(PR_SET_KEEPCAPS)");
+}
+
+static void set_capabilities(const struct plan *p)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    data[0].effective = (uint32_t)p->cap_eff;
+    data[1].effective = (uint32_t)(p->cap_eff >> 32);
+    data[0].permitted = (uint32_t)p->cap_prm;
+    data[1].permitted = (uint32_t)(p->cap_prm >> 32);
+    data[0].inheritable = (uint32_t)p->cap_inh;
+    data[1].inheritable = (uint32_t)(p->cap_inh >> 32);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        fail("capset of process.capabilities (effective/permitted/inheritable)");
+    for (int cap = 0; cap <= p->last_cap; cap++) {
+        if (!(p->cap_amb & (1ULL << cap))) continue;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            fail("raising ambient capability %d", cap);
+    }
+}
+
+/* Nothing but 0-2 and the preserved fds may cross into the container
+ * (CVE-2024-21626 leaked a host directory fd this way). */
+static void cloexec_other_fds(int first)
+{
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+    struct rlimit rl;
+    long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long)rl.rlim_cur : 1024;
+    for (long fd = first; fd < max; fd++)
+        fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void wait_for_start(int fifo_fd)
+{
+    char c;
+    for (;;) {
+        ssize_t r = read(fifo_fd, &c, 1);
+        if (r == 1) return;
+        if (r < 0 && errno == EINTR) continue;
+        fail("waiting on the exec fifo");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "oci-runtime-init is started by oci-runtime create; it is not a command\n");
+        return 2;
+    }
+    int plan_fd = atoi(argv[1]);
+    size_t len;
+    char *buf = read_all(plan_fd, &len);
+    close(plan_fd);
+    struct plan p;
+    parse_plan(buf, len, &p);
+    sync_fd = p.sync_fd;
+
+    if (p.has_caps) drop_bounding_set(&p);
+    switch_user(&p);
+    if (p.has_caps) set_capabilities(&p);
+    if (p.cwd && chdir(p.cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed", p.cwd);
+    if (p.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
+    cloexec_other_fds(3 + p.keep_fds);
+
+    errno = 0;
+    send_line("ready", "");
+    close(sync_fd);
+    sync_fd = -1;
+    wait_for_start(p.fifo_fd);
+
+    execve(p.exe, p.argv, p.envp);
+    fail("exec %s", p.exe);
+    return 127;
+}

@@ -1,0 +1,47 @@
+/* See shim.h: thin wrappers, no policy. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+int oci_unshare(int flags) { return unshare(flags); }
+
+int oci_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int oci_mount(const char *source, const char *target, const char *fstype,
+              unsigned long flags, const char *data)
+{
+    return mount(source, target, fstype, flags, data);
+}
+
+int oci_umount2(const char *target, int flags) { return umount2(target, flags); }
+
+int oci_pivot_root(const char *new_root, const char *put_old)
+{
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int oci_sethostname(const char *name, size_t len) { return sethostname(name, len); }
+
+int oci_setdomainname(const char *name, size_t len) { return setdomainname(name, len); }
+
+int oci_prctl(int option, unsigned long arg2, unsigned long arg3,
+              unsigned long arg4, unsigned long arg5)
+{
+    return prctl(option, arg2, arg3, arg4, arg5);
+}
+
+int oci_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor)
+{
+    return mknod(path, (mode_t)mode, makedev(major, minor));
+}
+
+long oci_keyctl_join_session(const char *name)
+{
+    return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name, 0, 0, 0);
+}

@@ -1,0 +1,19 @@
+/*
+ * Thin syscall wrappers that CPython 3.11's os module does not offer.
+ *
+ * Every function returns what the syscall returns (-1 with errno set on
+ * failure); there is no policy here.  The Python side (oci_runtime/shim.py)
+ * turns -1 into OSError with the errno and the path involved.
+ */
+int oci_unshare(int flags);
+int oci_setns(int fd, int nstype);
+int oci_mount(const char *source, const char *target, const char *fstype,
+              unsigned long flags, const char *data);
+int oci_umount2(const char *target, int flags);
+int oci_pivot_root(const char *new_root, const char *put_old);
+int oci_sethostname(const char *name, size_t len);
+int oci_setdomainname(const char *name, size_t len);
+int oci_prctl(int option, unsigned long arg2, unsigned long arg3,
+              unsigned long arg4, unsigned long arg5);
+int oci_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor);
+long oci_keyctl_join_session(const char *name);

@@ -1,0 +1,19 @@
+"""oci-runtime: an OCI runtime-spec container runtime with runc's command-line contract.
+
+Module map (one concern each):
+  cli         argument parsing and dispatch, error reporting, exit codes
+  operations  one module per subcommand (create, start, state, kill, delete, run, ...)
+  config      typed, complete and fast checking of config.json
+  state       the state store under --root: state.json, locks, status from the kernel
+  process     the create path: parent/child protocol, the forks, the init's last steps
+  rootfs      mounts, /dev, pivot_root, masked and read-only paths
+  namespaces  namespace flags, joining by path, type checks
+  cgroups     cgroup placement and removal
+  capabilities capability names and masks
+  shim        the cffi syscall wrappers, turned into OSError
+  sync        messages between create and its children
+  log         --log / --log-format output
+"""
+
+__version__ = "0.1.0"
+OCI_VERSION = "1.3.0"

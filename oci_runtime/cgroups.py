@@ -1,0 +1,165 @@
+"""Placing a container in its cgroups, and removing them on delete.
+
+Host modes (detected from /proc/self/mountinfo, never assumed):
+  unified  cgroup2 mounted at /sys/fs/cgroup
+  hybrid   v1 controllers under /sys/fs/cgroup/<name> plus cgroup2 at
+           /sys/fs/cgroup/unified (joined too, as runc does)
+  legacy   v1 only
+
+The container's cgroup is ``linux.cgroupsPath``: an absolute path is taken
+relative to each hierarchy's root; a relative one is joined under the
+caller's own cgroup, as runc does; a missing one defaults to
+``/oci-runtime/<id>``, a runtime-owned parent (never the caller's cgroup).
+Applying ``linux.resources`` belongs to the cgroups work (see issue tracker);
+this module only creates, joins, lists, freezes-status and removes.
+"""
+import errno
+import os
+import time
+
+DEFAULT_PARENT = "/oci-runtime"
+
+
+def hierarchies():
+    """{key: mountpoint} of mounted cgroup hierarchies; key is "unified" for cgroup2."""
+    found = {}
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f.read().decode().splitlines():
+            left, _, right = line.partition(" - ")
+            fstype, _source, super_opts = (right.split(" ") + ["", ""])[:3]
+            mountpoint = left.split(" ")[4]
+            if fstype == "cgroup2":
+                found.setdefault("unified", mountpoint)
+            elif fstype == "cgroup":
+                opts = [o for o in super_opts.split(",") if o not in ("rw", "ro") and "=" not in o
+                        or o.startswith("name=")]
+                key = ",".join(sorted(opts)) or mountpoint
+                found.setdefault(key, mountpoint)
+    return found
+
+
+def mode(found=None):
+    found = hierarchies() if found is None else found
+    v1 = [k for k in found if k != "unified"]
+    if not v1:
+        return "unified"
+    return "hybrid" if "unified" in found else "legacy"
+
+
+def _own_cgroup(key):
+    """The caller's cgroup path in hierarchy ``key`` (from /proc/self/cgroup)."""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _num, controllers, path = line.rstrip("\n").split(":", 2)
+            if (key == "unified" and controllers == "") or (
+                controllers and set(controllers.split(",")) == set(key.split(","))
+            ):
+                return path
+    return "/"
+
+
+def resolve(cgroups_path, container_id):
+    """{hierarchy key: absolute directory} for the container."""
+    found = hierarchies()
+    result = {}
+    for key, mountpoint in found.items():
+        if not cgroups_path:
+            relative = f"{DEFAULT_PARENT}/{container_id}"
+        elif cgroups_path.startswith("/"):
+            relative = cgroups_path
+        else:
+            relative = f"{_own_cgroup(key).rstrip('/')}/{cgroups_path}"
+        result[key] = os.path.normpath(mountpoint + "/" + relative.lstrip("/"))
+    return result
+
+
+def _copy_cpuset_from_parent(directory):
+    """A new v1 cpuset cgroup starts empty and refuses tasks until cpus/mems are set."""
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        own = os.path.join(directory, name)
+        with open(own) as f:
+            if f.read().strip():
+                continue
+        with open(os.path.join(os.path.dirname(directory), name)) as f:
+            value = f.read().strip()
+        with open(own, "w") as f:
+            f.write(value)
+
+
+def create(paths):
+    """mkdir -p every directory; returns the list of dirs this call created."""
+    created = []
+    for key, directory in paths.items():
+        missing = []
+        probe = directory
+        while not os.path.isdir(probe):
+            missing.append(probe)
+            probe = os.path.dirname(probe)
+        for path in reversed(missing):
+            try:
+                os.mkdir(path, 0o755)
+            except FileExistsError:
+                continue
+            created.append(path)
+            if "cpuset" in key.split(","):
+                _copy_cpuset_from_parent(path)
+    return created
+
+
+def attach(paths, pid):
+    for directory in paths.values():
+        with open(os.path.join(directory, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+
+
+def pids(paths):
+    """Pids in the container's cgroup (from one hierarchy: all hold the same tasks)."""
+    for key in sorted(paths, key=lambda k: (k == "unified", k)):
+        try:
+            with open(os.path.join(paths[key], "cgroup.procs")) as f:
+                return [int(line) for line in f.read().split()]
+        except FileNotFoundError:
+            continue
+    return []
+
+
+def is_frozen(paths):
+    for key, directory in paths.items():
+        try:
+            if key == "unified":
+                with open(os.path.join(directory, "cgroup.freeze")) as f:
+                    if f.read().strip() == "1":
+                        return True
+            elif "freezer" in key.split(","):
+                with open(os.path.join(directory, "freezer.state")) as f:
+                    if f.read().strip() == "FROZEN":
+                        return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+def remove(paths, created=(), timeout=5.0):
+    """Remove the container's cgroups (waiting briefly for exiting tasks), then any
+    parents this runtime created that are now empty."""
+    deadline = time.monotonic() + timeout
+    for directory in paths.values():
+        _rmdir_retrying(directory, deadline)
+    for directory in sorted(set(created) - set(paths.values()), key=len, reverse=True):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass  # shared with another container, or already gone
+
+
+def _rmdir_retrying(directory, deadline):
+    while True:
+        try:
+            os.rmdir(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() > deadline:
+                raise OSError(exc.errno, f"remove cgroup: {exc.strerror}", directory) from None
+            time.sleep(0.005)

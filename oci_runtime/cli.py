@@ -1,0 +1,162 @@
+"""The `oci-runtime` command: runc's global flags, subcommands, errors and exit codes.
+
+Each subcommand lives in ``oci_runtime.operations.<name>`` and is imported only
+when it runs, so `state` or `kill` never pay for what `create` needs.
+Errors meant for the user (OCIError, OSError) print their text on stderr and,
+with --log, an "error" line in the log; exit status is 1, as runc's.
+"""
+import os
+import sys
+
+from oci_runtime import __version__, OCI_VERSION, log
+from oci_runtime.cliparse import Command, Flag, format_flags, parse
+from oci_runtime.errors import OCIError, UsageError
+
+DEFAULT_ROOT = "/run/oci-runtime"
+
+GLOBAL_FLAGS = (
+    Flag(("root",), "str", "root directory for storage of container state", DEFAULT_ROOT),
+    Flag(("log",), "str", "set the log file to write oci-runtime logs to (default is stderr)", ""),
+    Flag(("log-format",), "str", "set the log format ('text' or 'json')", "text"),
+    Flag(("debug",), "bool", "enable debug logging", False),
+    Flag(("systemd-cgroup",), "bool", "accepted for runc compatibility; cgroupfs is used", False),
+    Flag(("rootless",), "str", "accepted for runc compatibility ('true', 'false' or 'auto')", "auto"),
+    Flag(("criu",), "str", "accepted for runc compatibility; checkpoint is not supported", "criu"),
+    Flag(("version", "v"), "bool", "print the version", False),
+)
+
+_CREATE_FLAGS = (
+    Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),
+    Flag(("console-socket",), "str", "path to an AF_UNIX socket that receives the pty master fd", "", "path"),
+    Flag(("pidfd-socket",), "str", "path to an AF_UNIX socket that receives a pidfd of the init", "", "path"),
+    Flag(("pid-file",), "str", "file to write the process id to", "", "path"),
+    Flag(("no-pivot",), "bool", "do not use pivot_root to jail the process (chroot instead)", False),
+    Flag(("no-new-keyring",), "bool", "do not create a new session keyring for the container", False),
+    Flag(("preserve-fds",), "int", "pass N additional file descriptors to the container (3..3+N-1)", 0, "N"),
+)
+
+COMMANDS = {
+    c.name: c
+    for c in (
+        Command("create", "create [command options] <container-id>",
+                "create a container (set up, but do not run the user process)",
+                _CREATE_FLAGS, 1, 1, module="create"),
+        Command("start", "start <container-id>", "run the user process of a created container",
+                (), 1, 1, module="start"),
+        Command("state", "state <container-id>", "print the state of a container as JSON",
+                (), 1, 1, module="state"),
+        Command("kill", "kill [--all] <container-id> [signal]",
+                "send a signal (default SIGTERM) to the container's init",
+                (Flag(("all", "a"), "bool", "send the signal to all processes in the container", False),),
+                1, 2, module="kill"),
+        Command("delete", "delete [--force] <container-id>",
+                "delete a container and everything it holds",
+                (Flag(("force", "f"), "bool", "kill the container first if it is still running", False),),
+                1, 1, module="delete"),
+        Command("run", "run [command options] <container-id>",
+                "create and start a container, wait for it and return its exit status",
+                _CREATE_FLAGS + (
+                    Flag(("detach", "d"), "bool", "detach from the container's process", False),
+                    Flag(("keep",), "bool", "do not delete the container after it exits", False),
+                    Flag(("no-subreaper",), "bool", "accepted for runc compatibility", False),
+                ), 1, 1, module="run"),
+        Command("list", "list [command options]", "list the containers under --root",
+                (Flag(("format", "f"), "str", "'table' or 'json'", "table"),
+                 Flag(("quiet", "q"), "bool", "print only the container ids", False)),
+                0, 0, module="list_"),
+        Command("spec", "spec [command options]", "write a default config.json into the bundle",
+                (Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),
+                 Flag(("rootless",), "bool", "a spec for a rootless container", False)),
+                0, 0, module="spec"),
+        Command("validate", "validate [--bundle path | FILE]",
+                "check a config.json against the project's JSON schema (needs jsonschema)",
+                (Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),),
+                0, 1, module="validate"),
+    )
+}
+
+
+def _usage():
+    width = max(len(name) for name in COMMANDS)
+    commands = "\n".join(f"   {c.name:<{width + 3}}{c.help}" for c in COMMANDS.values())
+    return (
+        "NAME:\n   oci-runtime - an OCI runtime with runc's command-line contract\n\n"
+        "USAGE:\n   oci-runtime [global options] command [command options] [arguments...]\n\n"
+        f"VERSION:\n   {__version__}\n\nCOMMANDS:\n{commands}\n\n"
+        f"GLOBAL OPTIONS:\n{format_flags(GLOBAL_FLAGS)}\n   --help, -h{' ' * 26}show help\n"
+    )
+
+
+def _command_usage(command):
+    text = f"NAME:\n   oci-runtime {command.name} - {command.help}\n\nUSAGE:\n   oci-runtime {command.usage}\n"
+    if command.flags:
+        text += f"\nOPTIONS:\n{format_flags(command.flags)}\n"
+    return text
+
+
+def _version_text():
+    return f"oci-runtime version {__version__}\nspec: {OCI_VERSION}\n"
+
+
+def run_command(argv):
+    """Parse and run; returns the exit status.  Raises OCIError/OSError for the user."""
+    top = parse(argv, GLOBAL_FLAGS, allow_positional=False)
+    g = top.options
+    if g["log_format"] not in ("text", "json"):
+        raise UsageError(f"invalid log-format: {g['log_format']}")
+    log.configure(g["log"] or None, g["log_format"], g["debug"])
+    if g["version"]:
+        sys.stdout.write(_version_text())
+        return 0
+    if top.help or not top.args:
+        sys.stdout.write(_usage())
+        return 0
+    name, rest = top.args[0], top.args[1:]
+    if name == "help":
+        sys.stdout.write(_command_usage(COMMANDS[rest[0]]) if rest and rest[0] in COMMANDS else _usage())
+        return 0
+    command = COMMANDS.get(name)
+    if command is None:
+        raise UsageError(f"No help topic for '{name}'")
+    parsed = parse(rest, command.flags, command.stop_at_positional)
+    if parsed.help:
+        sys.stdout.write(_command_usage(command))
+        return 0
+    n = len(parsed.args)
+    if n < command.min_args or (command.max_args >= 0 and n > command.max_args):
+        want = "exactly" if command.min_args == command.max_args else "between"
+        raise UsageError(
+            f"{name}: {want} {command.min_args}"
+            + (f" and {command.max_args}" if want == "between" else "")
+            + f" argument(s) expected, got {n}; usage: oci-runtime {command.usage}"
+        )
+    from importlib import import_module
+
+    module = import_module(f"oci_runtime.operations.{command.module}")
+    return module.main(g, parsed.options, parsed.args) or 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return run_command(argv)
+    except (OCIError, OSError) as exc:
+        message = str(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, OCIError):
+            message = _describe_oserror(exc)
+        log.error(message)
+        sys.stderr.write(f"{message}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _describe_oserror(exc):
+    text = exc.strerror or str(exc)
+    if exc.filename:
+        return f"{text}: {exc.filename}"
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

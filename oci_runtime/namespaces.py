@@ -1,0 +1,59 @@
+"""Namespaces from linux.namespaces: which to create, which to join, checked up front.
+
+A namespace with a ``path`` is joined with setns(2) after checking, before
+anything is created, that the file really is a namespace of that type
+(ioctl NS_GET_NSTYPE), so `create` fails cleanly on a wrong or stale path.
+"""
+import fcntl
+import os
+
+from oci_runtime.errors import ConfigError
+
+FLAGS = {
+    "mount": 0x00020000,
+    "cgroup": 0x02000000,
+    "uts": 0x04000000,
+    "ipc": 0x08000000,
+    "user": 0x10000000,
+    "pid": 0x20000000,
+    "network": 0x40000000,
+    "time": 0x00000080,
+}
+NS_GET_NSTYPE = 0xB703
+
+# setns order: user first (it grants the rights for the others), mount last
+# (after it, host paths are no longer visible).
+JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
+
+
+def plan(config):
+    """Returns (flags to unshare, [(type, path)] to join in JOIN_ORDER, set of types)."""
+    entries = (config.get("linux") or {}).get("namespaces") or []
+    new_flags = 0
+    joins = {}
+    for i, ns in enumerate(entries):
+        kind = ns["type"]
+        path = ns.get("path")
+        if path:
+            check_path(kind, path, f"linux.namespaces[{i}].path")
+            joins[kind] = path
+        else:
+            new_flags |= FLAGS[kind]
+    ordered = [(k, joins[k]) for k in JOIN_ORDER if k in joins]
+    return new_flags, ordered, {ns["type"] for ns in entries}
+
+
+def check_path(kind, path, json_path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ConfigError(json_path, f"cannot open namespace {path}: {exc.strerror}") from None
+    try:
+        actual = fcntl.ioctl(fd, NS_GET_NSTYPE)
+    except OSError:
+        raise ConfigError(json_path, f"{path} is not a namespace file") from None
+    finally:
+        os.close(fd)
+    if actual != FLAGS[kind]:
+        names = {v: k for k, v in FLAGS.items()}
+        raise ConfigError(json_path, f"{path} is a {names.get(actual, 'unknown')} namespace, not {kind}")

@@ -1,0 +1,23 @@
+"""`oci-runtime create`: set up a container whose init waits for `start`."""
+import os
+
+from oci_runtime import config as config_mod
+from oci_runtime.process import CreateOptions, create
+
+
+def options_from(opts):
+    return CreateOptions(
+        bundle=opts["bundle"] or os.getcwd(),
+        console_socket=opts["console_socket"],
+        pid_file=opts["pid_file"],
+        no_pivot=opts["no_pivot"],
+        no_new_keyring=opts["no_new_keyring"],
+        preserve_fds=opts["preserve_fds"] or 0,
+    )
+
+
+def main(g, opts, args):
+    create_options = options_from(opts)
+    config = config_mod.load(create_options.bundle)
+    create(g["root"], args[0], config, create_options)
+    return 0

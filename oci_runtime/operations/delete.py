@@ -1,0 +1,55 @@
+"""`oci-runtime delete [--force] <id>`: remove a container and all it holds.
+
+A stopped or created container is removed (a created one is killed first,
+as runc does); a running or paused one only with --force, which kills every
+process in its cgroup first.  With --force a missing container is not an
+error, so engines can clean up idempotently.
+"""
+import os
+import signal
+import time
+
+from oci_runtime import cgroups
+from oci_runtime.errors import NotExist, OCIError
+from oci_runtime.operations.kill import signal_all, signal_init
+from oci_runtime.state import container_dir, open_container, remove_state_dir
+
+
+def destroy(st, timeout=10.0):
+    """Kill what is left, wait until it is gone, remove cgroups and the state dir."""
+    paths = st.private.get("cgroups") or {}
+    if st.init_alive():
+        signal_init(st, signal.SIGKILL)
+    signal_all(st, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while st.init_alive() or cgroups.pids(paths):
+        if time.monotonic() > deadline:
+            raise OCIError(f"container {st.id}: processes did not exit after SIGKILL")
+        signal_all(st, signal.SIGKILL)
+        time.sleep(0.002)
+    if paths:
+        cgroups.remove(paths, st.private.get("cgroups_created") or ())
+    remove_state_dir(st.directory)
+
+
+def main(g, opts, args):
+    try:
+        st, lock = open_container(g["root"], args[0])
+    except NotExist:
+        if opts["force"]:
+            _remove_leftover(g["root"], args[0])
+            return 0
+        raise
+    with lock:
+        status = st.status()
+        if status in ("running", "paused") and not opts["force"]:
+            raise OCIError(f"cannot delete container {st.id} that is not stopped: {status}")
+        destroy(st)
+    return 0
+
+
+def _remove_leftover(root, container_id):
+    """A state dir without state.json (a create killed midway): remove it."""
+    directory = container_dir(root, container_id)
+    if os.path.isdir(directory):
+        remove_state_dir(directory)

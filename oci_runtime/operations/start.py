@@ -1,0 +1,32 @@
+"""`oci-runtime start`: let a created container's init exec the user process.
+
+The waiting init holds the exec fifo open for reading; opening it for
+writing without blocking fails with ENXIO if no init is waiting any more.
+One byte releases the init; removing the fifo marks the container running.
+"""
+import errno
+import os
+
+from oci_runtime.errors import OCIError
+from oci_runtime.state import open_container
+
+
+def main(g, opts, args):
+    st, lock = open_container(g["root"], args[0])
+    with lock:
+        status = st.status()
+        if status != "created":
+            raise OCIError(f"cannot start a container that has {status}" if status == "stopped"
+                           else f"cannot start an already {status} container")
+        try:
+            fd = os.open(st.fifo_path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                raise OCIError("cannot start a container that has stopped") from None
+            raise
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+        os.unlink(st.fifo_path)
+    return 0

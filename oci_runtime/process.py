@@ -1,0 +1,405 @@
+"""The create path: from a checked config to an init waiting for `start`.
+
+Process tree and messages (see sync.py for the wire format):
+
+  create (parent, Python)
+   |  makes the state dir, exec fifo and cgroups; forks
+   +- intermediate (Python): joins the cgroups, setns() into joined
+   |    namespaces, unshare()s the new ones, forks, sends {"pid"}, exits
+   |    +- init (Python, pid 1 of a new pid namespace): mounts, /dev,
+   |         pivot_root, hostname, rlimits, resolves the executable, then
+   |         execs the static C waiter from a sealed memfd
+   |           = oci-runtime-init (C): user, groups, capabilities,
+   |             no_new_privs, cwd, fd hygiene, sends {"ready"}, blocks on
+   |             the exec fifo until `start`, execs process.args
+  create reads messages until "ready" (success) or "error"/EOF (failure,
+  after which everything it made is removed again).
+
+The parent is a child subreaper while it works, so if anything fails the
+init is re-parented to it and can be killed and reaped.
+"""
+import os
+import resource
+import signal
+import socket
+
+from oci_runtime import capabilities, cgroups, log, namespaces, rootfs, shim, state as state_mod
+from oci_runtime.errors import ConfigError, OCIError
+from oci_runtime.sync import Reader, describe, send
+
+WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
+F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
+
+
+class CreateOptions:
+    def __init__(self, bundle, console_socket="", pid_file="", no_pivot=False,
+                 no_new_keyring=False, preserve_fds=0, console_connection=None):
+        self.bundle = bundle
+        self.console_socket = console_socket
+        self.pid_file = pid_file
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        # An already connected console socket (used by `run` to relay a pty itself).
+        self.console_connection = console_connection
+
+
+# ------------------------------------------------------------------ checks
+
+def check_host_side(config, bundle, opts):
+    """Checks that need the host but create nothing.  Returns the rootfs path and namespace plan."""
+    root_path = config["root"]["path"]
+    rootfs_dir = os.path.normpath(os.path.join(bundle, root_path))
+    if not os.path.isdir(rootfs_dir):
+        raise ConfigError("root.path", f"rootfs {rootfs_dir} does not exist or is not a directory")
+    new_flags, joins, types = namespaces.plan(config)
+    if config.get("hostname") and not new_flags & namespaces.FLAGS["uts"]:
+        raise ConfigError("hostname", "unable to set hostname without a private UTS namespace")
+    if config.get("domainname") and not new_flags & namespaces.FLAGS["uts"]:
+        raise ConfigError("domainname", "unable to set domainname without a private UTS namespace")
+    if "mount" not in types:
+        raise ConfigError("linux.namespaces", "a mount namespace is required")
+    has_console = bool(opts.console_socket or opts.console_connection)
+    if config["process"].get("terminal") and not has_console:
+        raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
+    if not config["process"].get("terminal") and has_console:
+        raise OCIError("cannot use console socket if oci-runtime will not detach or allocate tty")
+    if not os.path.exists(WAITER):
+        raise OCIError(f"installation is incomplete: {WAITER} is missing (reinstall oci-runtime)")
+    return rootfs_dir, new_flags, joins
+
+
+# ------------------------------------------------------------------ parent
+
+def create(root, container_id, config, opts):
+    """Create the container; returns its State (status created)."""
+    bundle = os.path.abspath(opts.bundle)
+    rootfs_dir, new_flags, joins = check_host_side(config, bundle, opts)
+    console = opts.console_connection
+    if console is None and opts.console_socket:
+        console = _connect_console(opts.console_socket)
+    directory, lock = state_mod.make_container_dir(root, container_id)
+    st = state_mod.State.new(directory, container_id, bundle, config)
+    st.data["rootfs"] = rootfs_dir
+    made = {"cgroups": {}, "created": [], "pid": 0}
+    try:
+        os.mkfifo(st.fifo_path, 0o622)
+        cgroup_paths = cgroups.resolve((config.get("linux") or {}).get("cgroupsPath"), container_id)
+        made["cgroups"] = cgroup_paths
+        made["created"] = cgroups.create(cgroup_paths)
+        st.private.update(cgroups=cgroup_paths, cgroups_created=made["created"],
+                          new_namespaces=new_flags)
+        _spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console, made)
+        if opts.pid_file:
+            _write_pid_file(opts.pid_file, st.pid)
+        st.data["status"] = "created"
+        st.save()
+        return st
+    except BaseException:
+        _undo(st, made)
+        raise
+    finally:
+        if console is not None:
+            console.close()
+        lock.release()
+
+
+def _connect_console(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(os.path.abspath(path))
+    except OSError as exc:
+        sock.close()
+        raise OCIError(f"--console-socket {path}: {exc.strerror}") from None
+    return sock
+
+
+def _write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.rename(tmp, path)
+
+
+def _spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console, made):
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            parent_end.close()
+            _intermediate(child_end.detach(), st, config, opts, rootfs_dir, new_flags, joins,
+                          cgroup_paths, console)
+        child_end.close()
+        _await_ready(Reader(parent_end.fileno()), pid, st, made)
+    finally:
+        parent_end.close()
+        shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 0)
+
+
+def _await_ready(reader, intermediate_pid, st, made):
+    try:
+        while True:
+            message = reader.next()
+            if message is None:
+                raise OCIError(_died_message(made["pid"] or intermediate_pid))
+            kind = message.get("type")
+            if kind == "pid":
+                made["pid"] = message["pid"]
+                st.data["pid"] = message["pid"]
+                os.waitpid(intermediate_pid, 0)
+                intermediate_pid = 0
+                info = state_mod.process_start_time(message["pid"])
+                st.private["init_start_time"] = info[1] if info else None
+            elif kind == "ready":
+                return
+            elif kind == "error":
+                raise OCIError(message.get("msg") or "container init failed")
+    finally:
+        if intermediate_pid:
+            _reap(intermediate_pid)
+
+
+def _died_message(pid):
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return "container init exited before it was ready"
+    if os.WIFSIGNALED(status):
+        return f"container init was killed by signal {os.WTERMSIG(status)} before it was ready"
+    return f"container init exited with status {os.waitstatus_to_exitcode(status)} before it was ready"
+
+
+def _reap(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _undo(st, made):
+    """Remove everything a failed create made: init, cgroups, state dir."""
+    if made["pid"]:
+        _reap(made["pid"])
+    if made["cgroups"]:
+        for pid in cgroups.pids(made["cgroups"]):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            cgroups.remove(made["cgroups"], made["created"])
+        except OSError as exc:
+            log.warn(f"cleanup after failed create: {describe(exc)}")
+    state_mod.remove_state_dir(st.directory)
+
+
+# ------------------------------------------------------------------ children
+
+def _child_guard(fd, body):
+    """Run a child's body; any failure becomes an error message, never a traceback."""
+    try:
+        body()
+    except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
+        try:
+            send(fd, "error", msg=describe(exc))
+        finally:
+            os._exit(1)
+    os._exit(0)
+
+
+def _intermediate(fd, st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console):
+    def body():
+        cgroups.attach(cgroup_paths, os.getpid())
+        for kind, path in joins:
+            ns_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                shim.setns(ns_fd, namespaces.FLAGS[kind])
+            except OSError as exc:
+                raise OCIError(f"joining {kind} namespace {path}: {exc.strerror}") from None
+            finally:
+                os.close(ns_fd)
+        try:
+            shim.unshare(new_flags)
+        except OSError as exc:
+            raise OCIError(f"creating namespaces: {exc.strerror}") from None
+        pid = os.fork()
+        if pid == 0:
+            _child_guard(fd, lambda: _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console))
+        send(fd, "pid", pid=pid)
+
+    _child_guard(fd, body)
+
+
+def _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console):
+    process = config["process"]
+    fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
+    waiter_fd = _sealed_copy(WAITER)
+    if "oomScoreAdj" in process:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(process["oomScoreAdj"]))
+    if not opts.no_new_keyring:
+        _join_session_keyring(st.id)
+    rootfs.prepare(config, rootfs_dir, opts.no_pivot, cgroup_paths,
+                   bool(new_flags & namespaces.FLAGS["cgroup"]))
+    if config.get("hostname"):
+        shim.sethostname(config["hostname"])
+    if config.get("domainname"):
+        shim.setdomainname(config["domainname"])
+    if console is not None:
+        _setup_terminal(console, process)
+    rootfs.finish(config)
+    _apply_rlimits(process.get("rlimits") or ())
+    os.umask(process.get("user", {}).get("umask", 0o022))
+    env = _environment(process)
+    exe = find_executable(process["args"][0], env, process.get("cwd", "/"))
+    plan_fd = _write_plan(fd, fifo_fd, process, env, exe, opts)
+    os.set_inheritable(fd, True)
+    os.set_inheritable(fifo_fd, True)
+    os.set_inheritable(plan_fd, True)
+    os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
+
+
+def _sealed_copy(path):
+    """The waiter binary in a sealed memfd: exec'd from there, the container's
+    /proc/1/exe can never be opened for writing onto the host file (CVE-2019-5736)."""
+    src = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(src).st_size
+        mem = os.memfd_create("oci-runtime-init", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        offset = 0
+        while offset < size:
+            offset += os.sendfile(mem, src, offset, size - offset)
+    finally:
+        os.close(src)
+    import fcntl
+
+    fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
+    return mem
+
+
+def _join_session_keyring(container_id):
+    try:
+        shim.keyctl_join_session(f"_ses.{container_id}")
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES):
+            raise OCIError(f"joining a new session keyring: {exc.strerror}") from None
+
+
+def _setup_terminal(console, process):
+    """Open a pty in the container's devpts, send its master to --console-socket,
+    make the slave the controlling terminal and stdio, bind it to /dev/console."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    size = process.get("consoleSize")
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size["height"], size["width"], 0, 0))
+    slave_name = os.ttyname(slave)
+    socket.send_fds(console, [slave_name.encode()], [master])
+    os.close(master)
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for target in (0, 1, 2):
+        os.dup2(slave, target)
+    console_path = "/dev/console"
+    if not os.path.exists(console_path):
+        os.close(os.open(console_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    shim.mount(slave_name, console_path, None, shim.MS_BIND)
+    os.close(slave)
+
+
+def _apply_rlimits(rlimits):
+    for i, item in enumerate(rlimits):
+        kind = getattr(resource, item["type"], None)
+        if kind is None:
+            raise ConfigError(f"process.rlimits[{i}].type", f"rlimit {item['type']} is not known to this host")
+        try:
+            resource.setrlimit(kind, (item["soft"], item["hard"]))
+        except (OSError, ValueError) as exc:
+            raise OCIError(f"process.rlimits[{i}]: setting {item['type']} to "
+                           f"{item['soft']}/{item['hard']}: {exc}") from None
+
+
+def _environment(process):
+    env = list(process.get("env") or ())
+    if not any(e.startswith("HOME=") for e in env):
+        env.append(f"HOME={_home_of(process.get('user', {}).get('uid', 0))}")
+    listen = os.environ.get("LISTEN_FDS")
+    if listen and listen.isdigit():
+        env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+    return env
+
+
+def _home_of(uid):
+    """HOME from the container's /etc/passwd, as runc sets it when env has none."""
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def find_executable(name, env, cwd):
+    """Resolve args[0] inside the container as execvp would, with the container's PATH."""
+    if "/" in name:
+        path = name if name.startswith("/") else os.path.join(cwd, name)
+        if not os.path.exists(path):
+            raise OCIError(f'exec: "{name}": stat {name}: no such file or directory')
+        return path
+    search = ""
+    for entry in env:
+        if entry.startswith("PATH="):
+            search = entry[5:]
+    for directory in search.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        if not candidate.startswith("/"):
+            candidate = os.path.join(cwd, candidate)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise OCIError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def _write_plan(sync_fd, fifo_fd, process, env, exe, opts):
+    """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records."""
+    user = process.get("user") or {}
+    records = [
+        f"SYNC={sync_fd}", f"FIFO={fifo_fd}", f"KEEP_FDS={_kept_fds(opts)}",
+        f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1",
+        f"CWD={process.get('cwd', '/')}", f"EXE={exe}",
+    ]
+    records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
+    caps = process.get("capabilities")
+    if caps is not None:
+        last = capabilities.last_cap()
+        m = capabilities.masks(caps, last)
+        records += ["CAPS=1", f"LAST_CAP={last}", f"CAP_BND={m['bounding']:x}",
+                    f"CAP_EFF={m['effective']:x}", f"CAP_PRM={m['permitted']:x}",
+                    f"CAP_INH={m['inheritable']:x}", f"CAP_AMB={m['ambient']:x}"]
+    if process.get("noNewPrivileges"):
+        records.append("NNP=1")
+    records += [f"ARG={a}" for a in process["args"]]
+    records += [f"ENV={e}" for e in env]
+    plan = b"".join(os.fsencode(r) + b"\0" for r in records)
+    fd = os.memfd_create("oci-runtime-plan", os.MFD_CLOEXEC)
+    os.write(fd, plan)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _kept_fds(opts):
+    listen = os.environ.get("LISTEN_FDS", "")
+    return opts.preserve_fds + (int(listen) if listen.isdigit() else 0)

@@ -1,0 +1,281 @@
+"""The container's filesystem view: mounts, /dev, pivot_root, masked and read-only paths.
+
+Runs in the init process, inside its new mount namespace, so nothing here
+touches the host's mount table: when the namespace dies, every mount goes
+with it.  Order (as runc): make "/" a slave (host mounts still propagate in,
+ours never out), bind the rootfs onto itself, mount config.mounts in order,
+create /dev nodes and links, pivot_root (or chroot with --no-pivot), then
+masked paths, read-only paths, and finally a read-only root.
+
+Mount destinations are resolved inside the rootfs with symlinks followed as
+if the rootfs were "/" (``resolve_in_root``), so an image cannot point a
+mount at the host through a symlink.
+"""
+import os
+import stat
+
+from oci_runtime import shim
+from oci_runtime.errors import OCIError
+
+# option -> (set flags, clear flags)
+MOUNT_FLAGS = {
+    "ro": (shim.MS_RDONLY, 0), "rw": (0, shim.MS_RDONLY),
+    "nosuid": (shim.MS_NOSUID, 0), "suid": (0, shim.MS_NOSUID),
+    "nodev": (shim.MS_NODEV, 0), "dev": (0, shim.MS_NODEV),
+    "noexec": (shim.MS_NOEXEC, 0), "exec": (0, shim.MS_NOEXEC),
+    "sync": (shim.MS_SYNCHRONOUS, 0), "async": (0, shim.MS_SYNCHRONOUS),
+    "dirsync": (shim.MS_DIRSYNC, 0),
+    "remount": (shim.MS_REMOUNT, 0),
+    "mand": (shim.MS_MANDLOCK, 0), "nomand": (0, shim.MS_MANDLOCK),
+    "noatime": (shim.MS_NOATIME, 0), "atime": (0, shim.MS_NOATIME),
+    "nodiratime": (shim.MS_NODIRATIME, 0), "diratime": (0, shim.MS_NODIRATIME),
+    "relatime": (shim.MS_RELATIME, 0), "norelatime": (0, shim.MS_RELATIME),
+    "strictatime": (shim.MS_STRICTATIME, 0), "nostrictatime": (0, shim.MS_STRICTATIME),
+    "lazytime": (shim.MS_LAZYTIME, 0), "nolazytime": (0, shim.MS_LAZYTIME),
+    "nosymfollow": (shim.MS_NOSYMFOLLOW, 0), "symfollow": (0, shim.MS_NOSYMFOLLOW),
+    "silent": (shim.MS_SILENT, 0), "loud": (0, shim.MS_SILENT),
+    "bind": (shim.MS_BIND, 0), "rbind": (shim.MS_BIND | shim.MS_REC, 0),
+}
+PROPAGATION_FLAGS = {
+    "private": shim.MS_PRIVATE, "rprivate": shim.MS_PRIVATE | shim.MS_REC,
+    "shared": shim.MS_SHARED, "rshared": shim.MS_SHARED | shim.MS_REC,
+    "slave": shim.MS_SLAVE, "rslave": shim.MS_SLAVE | shim.MS_REC,
+    "unbindable": shim.MS_UNBINDABLE, "runbindable": shim.MS_UNBINDABLE | shim.MS_REC,
+}
+DEFAULT_DEVICES = (  # name, major, minor
+    ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7),
+    ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+)
+DEV_LINKS = (
+    ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"),
+)
+
+
+class MountError(OCIError):
+    pass
+
+
+def parse_options(options):
+    """(flags, propagation flags list, data string) from a mount's options."""
+    flags = 0
+    propagation = []
+    data = []
+    for option in options or ():
+        if option in MOUNT_FLAGS:
+            set_bits, clear_bits = MOUNT_FLAGS[option]
+            flags = (flags | set_bits) & ~clear_bits
+        elif option in PROPAGATION_FLAGS:
+            propagation.append(PROPAGATION_FLAGS[option])
+        else:
+            data.append(option)
+    return flags, propagation, ",".join(data)
+
+
+def resolve_in_root(root, path, max_links=255):
+    """The host path of ``path`` as seen with ``root`` as "/": symlinks are followed
+    but never leave ``root`` ("/.." stays at the root, absolute links restart at it)."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    resolved = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(root, *resolved, part)
+        try:
+            target = os.readlink(candidate)
+        except OSError:  # not a link, or does not exist yet
+            resolved.append(part)
+            continue
+        links += 1
+        if links > max_links:
+            raise MountError(f"too many levels of symbolic links resolving {path} in the rootfs")
+        if target.startswith("/"):
+            resolved = []
+        parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+    return os.path.join(root, *resolved)
+
+
+def _make_target(target, source_is_file):
+    if source_is_file:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+    else:
+        os.makedirs(target, exist_ok=True)
+
+
+def _mount(source, target, fstype, flags, data, what):
+    try:
+        shim.mount(source, target, fstype, flags, data)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+
+
+def mount_entry(rootfs, entry, cgroup_paths, cgroupns):
+    destination = entry["destination"]
+    if not destination.startswith("/"):
+        destination = "/" + destination  # the spec allows relative: relative to "/"
+    target = resolve_in_root(rootfs, destination)
+    fstype = entry.get("type") or ""
+    source = entry.get("source") or fstype or "none"
+    flags, propagation, data = parse_options(entry.get("options"))
+    what = f'mounting "{source}" to "{destination}" (type {fstype or "bind"})'
+    is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
+    if fstype == "cgroup" or fstype == "cgroup2":
+        _make_target(target, False)
+        mount_cgroups(target, flags, cgroup_paths, cgroupns, what)
+    elif is_bind:
+        if not os.path.exists(source):
+            raise MountError(f"{what}: source does not exist")
+        _make_target(target, not os.path.isdir(source))
+        _mount(source, target, None, shim.MS_BIND | (flags & shim.MS_REC), None, what)
+        extra = flags & ~(shim.MS_BIND | shim.MS_REC | shim.MS_REMOUNT)
+        if extra:
+            _mount(None, target, None, shim.MS_BIND | shim.MS_REMOUNT | extra, None, what)
+    else:
+        _make_target(target, False)
+        _mount(source, target, fstype, flags, data or None, what)
+    for pflag in propagation:
+        _mount(None, target, None, pflag, None, f"{what}: setting propagation")
+
+
+def mount_cgroups(target, flags, cgroup_paths, cgroupns, what):
+    """/sys/fs/cgroup in the container: cgroup2 on a unified host; on v1/hybrid a
+    tmpfs with each hierarchy's container directory bind-mounted under it."""
+    base = flags & (shim.MS_NOSUID | shim.MS_NODEV | shim.MS_NOEXEC)
+    readonly = flags & shim.MS_RDONLY
+    if list(cgroup_paths) == ["unified"]:
+        if cgroupns:
+            _mount("cgroup2", target, "cgroup2", flags, None, what)
+        else:
+            _mount(cgroup_paths["unified"], target, None, shim.MS_BIND, None, what)
+            _mount(None, target, None, shim.MS_BIND | shim.MS_REMOUNT | flags, None, what)
+        return
+    _mount("tmpfs", target, "tmpfs", base, "mode=755", what)
+    for key, host_dir in sorted(cgroup_paths.items()):
+        name = key.replace("name=", "") if key != "unified" else "unified"
+        sub = os.path.join(target, name)
+        os.makedirs(sub, exist_ok=True)
+        _mount(host_dir, sub, None, shim.MS_BIND, None, what)
+        _mount(None, sub, None, shim.MS_BIND | shim.MS_REMOUNT | base | readonly, None, what)
+    if readonly:
+        _mount(None, target, None, shim.MS_REMOUNT | base | shim.MS_RDONLY, "mode=755", what)
+
+
+def setup_dev(rootfs):
+    """Default device nodes and /dev links, created inside the rootfs's /dev."""
+    dev = resolve_in_root(rootfs, "/dev")
+    os.makedirs(dev, exist_ok=True)
+    old_umask = os.umask(0)
+    try:
+        for name, major, minor in DEFAULT_DEVICES:
+            path = os.path.join(dev, name)
+            if os.path.lexists(path):
+                os.unlink(path)
+            try:
+                shim.mknod(path, stat.S_IFCHR | 0o666, major, minor)
+            except OSError:  # no CAP_MKNOD (user namespace): bind the host's node
+                _make_target(path, True)
+                _mount(f"/dev/{name}", path, None, shim.MS_BIND, None, f"binding /dev/{name}")
+        for name, target in DEV_LINKS:
+            path = os.path.join(dev, name)
+            if os.path.lexists(path):
+                if os.path.islink(path) or not os.path.isdir(path):
+                    os.unlink(path)
+                else:
+                    continue
+            os.symlink(target, path)
+    finally:
+        os.umask(old_umask)
+
+
+def pivot(rootfs):
+    """pivot_root into rootfs with the old root stacked underneath, then detach it."""
+    os.chdir(rootfs)
+    shim.pivot_root(".", ".")
+    # The old root is now mounted on top of "/": make it a slave so the
+    # unmount cannot propagate to the host, then lazily detach it.
+    shim.mount(None, ".", None, shim.MS_SLAVE | shim.MS_REC)
+    shim.umount2(".", shim.MNT_DETACH)
+    os.chdir("/")
+
+
+def chroot_into(rootfs):
+    os.chdir(rootfs)
+    shim.mount(rootfs, "/", None, shim.MS_MOVE)
+    os.chroot(".")
+    os.chdir("/")
+
+
+def _is_dev_null(fd):
+    st = os.fstat(fd)
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+
+
+def mask_paths(paths):
+    """Hide paths: /dev/null over files, an empty read-only tmpfs over directories.
+
+    /dev/null is checked to be the real null device before it is used and is
+    bound through its fd, so a rootfs whose /dev/null is a symlink or another
+    node cannot turn masking into a host write (the CVE-2025-31133 pattern).
+    """
+    null_fd = None
+    try:
+        for path in paths:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                _mount("tmpfs", path, "tmpfs", shim.MS_RDONLY, None, f"masking {path}")
+                continue
+            if null_fd is None:
+                null_fd = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+                if not _is_dev_null(null_fd):
+                    raise MountError("masking paths: /dev/null in the container is not the null device")
+            _mount(f"/proc/self/fd/{null_fd}", path, None, shim.MS_BIND, None, f"masking {path}")
+    finally:
+        if null_fd is not None:
+            os.close(null_fd)
+
+
+def readonly_paths(paths):
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        what = f"making {path} read-only"
+        _mount(path, path, None, shim.MS_BIND | shim.MS_REC, None, what)
+        _mount(None, path, None, shim.MS_BIND | shim.MS_REMOUNT | shim.MS_RDONLY, None, what)
+
+
+def prepare(config, rootfs, no_pivot, cgroup_paths, cgroupns):
+    """Everything up to and including the switch into the rootfs."""
+    linux = config.get("linux") or {}
+    propagation = linux.get("rootfsPropagation") or "rslave"
+    # Slave first, whatever was asked: host mounts keep propagating in, and
+    # nothing mounted here can propagate out to the host.
+    shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
+    _mount(rootfs, rootfs, None, shim.MS_BIND | shim.MS_REC, None, f"binding the rootfs {rootfs}")
+    for entry in config.get("mounts") or ():
+        mount_entry(rootfs, entry, cgroup_paths, cgroupns)
+    setup_dev(rootfs)
+    if no_pivot:
+        chroot_into(rootfs)
+    else:
+        pivot(rootfs)
+    if propagation not in ("slave", "rslave"):
+        shim.mount(None, "/", None, PROPAGATION_FLAGS[propagation])
+
+
+def finish(config):
+    """After the switch: masked and read-only paths, then a read-only root."""
+    linux = config.get("linux") or {}
+    mask_paths(linux.get("maskedPaths") or ())
+    readonly_paths(linux.get("readonlyPaths") or ())
+    if config["root"].get("readonly"):
+        _mount(None, "/", None, shim.MS_BIND | shim.MS_REMOUNT | shim.MS_RDONLY, None,
+               "making the root filesystem read-only")

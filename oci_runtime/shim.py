@@ -1,0 +1,106 @@
+"""Python face of the cffi shim: each call raises OSError (errno + path) on failure.
+
+The compiled module ``oci_runtime._shim`` only wraps syscalls; this module
+adds nothing but error translation, so there is still no policy here.
+Imported only by the create path (the forked children), never by state/kill.
+"""
+import os
+
+from oci_runtime._shim import ffi, lib
+
+# Namespace clone flags (linux/sched.h).
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWTIME = 0x00000080
+
+# mount(2) flags.
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_SYNCHRONOUS = 16
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOSYMFOLLOW = 256
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_SILENT = 32768
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
+
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _check(result, what, path=None):
+    if result < 0:
+        err = ffi.errno
+        if path is not None:
+            raise OSError(err, f"{what}: {os.strerror(err)}", path)
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+
+def _b(value):
+    return None if value is None else os.fsencode(value)
+
+
+def unshare(flags):
+    _check(lib.oci_unshare(flags), "unshare")
+
+
+def setns(fd, nstype=0):
+    _check(lib.oci_setns(fd, nstype), "setns")
+
+
+def mount(source, target, fstype, flags=0, data=None):
+    source_c = _b(source) or ffi.NULL
+    fstype_c = _b(fstype) or ffi.NULL
+    data_c = _b(data) or ffi.NULL
+    _check(lib.oci_mount(source_c, _b(target), fstype_c, flags, data_c), "mount", target)
+
+
+def umount2(target, flags=0):
+    _check(lib.oci_umount2(_b(target), flags), "umount", target)
+
+
+def pivot_root(new_root, put_old):
+    _check(lib.oci_pivot_root(_b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+def sethostname(name):
+    data = name.encode()
+    _check(lib.oci_sethostname(data, len(data)), "sethostname")
+
+
+def setdomainname(name):
+    data = name.encode()
+    _check(lib.oci_setdomainname(data, len(data)), "setdomainname")
+
+
+def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
+    return _check(lib.oci_prctl(option, arg2, arg3, arg4, arg5), "prctl")
+
+
+def mknod(path, mode, major, minor):
+    _check(lib.oci_mknod(_b(path), mode, major, minor), "mknod", path)
+
+
+def keyctl_join_session(name):
+    _check(lib.oci_keyctl_join_session(name.encode()), "keyctl(KEYCTL_JOIN_SESSION_KEYRING)")

@@ -1,0 +1,212 @@
+"""The state store: ``<root>/<id>/state.json``, a lock per container, and status.
+
+* state.json is replaced atomically (write, fsync, rename, fsync of the dir),
+  so a crash never leaves a half-written file behind.
+* ``lock(...)`` takes an exclusive flock on ``<root>/<id>/lock`` so two
+  commands on one container never interleave.
+* The status is derived from the kernel, never trusted from the file: the init
+  pid must exist, not be a zombie, and have the start time recorded at create
+  (a reused pid belongs to someone else, so the container is stopped).
+  ``created`` vs ``running`` is whether the exec fifo still exists.
+"""
+import fcntl
+import json
+import os
+import re
+import time
+
+from oci_runtime import OCI_VERSION
+from oci_runtime.errors import NotExist, OCIError
+
+STATE_FILE = "state.json"
+FIFO_NAME = "exec.fifo"
+LOCK_NAME = "lock"
+_ID_RE = re.compile(r"^[A-Za-z0-9_+.-]+$")
+
+
+def validate_id(container_id):
+    if not _ID_RE.match(container_id) or container_id in (".", ".."):
+        raise OCIError(f"invalid id format: {container_id}")
+
+
+def container_dir(root, container_id):
+    validate_id(container_id)
+    return os.path.join(root, container_id)
+
+
+def now_rfc3339():
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1e9):09d}Z"
+
+
+class Lock:
+    """An exclusive flock on a container's lock file, held for one command."""
+
+    def __init__(self, directory):
+        self.fd = os.open(os.path.join(directory, LOCK_NAME),
+                          os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def make_container_dir(root, container_id):
+    """Create the state dir; refuses an id in use.  Returns (path, held Lock)."""
+    directory = container_dir(root, container_id)
+    os.makedirs(root, mode=0o711, exist_ok=True)
+    try:
+        os.mkdir(directory, 0o711)
+    except FileExistsError:
+        raise OCIError("container with given ID already exists") from None
+    return directory, Lock(directory)
+
+
+def open_container(root, container_id):
+    """Lock an existing container and load its state.  Returns (State, Lock)."""
+    directory = container_dir(root, container_id)
+    try:
+        lock = Lock(directory)
+    except FileNotFoundError:
+        raise NotExist() from None
+    try:
+        state = State.load(directory)
+    except BaseException:
+        lock.release()
+        raise
+    return state, lock
+
+
+def write_json_atomic(path, document):
+    directory = os.path.dirname(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, json.dumps(document).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def process_start_time(pid):
+    """(state letter, start time in clock ticks) of a pid, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    return fields[0].decode(), int(fields[19])
+
+
+class State:
+    """One container's persisted state plus the live status the kernel reports."""
+
+    def __init__(self, directory, data):
+        self.directory = directory
+        self.data = data
+
+    @classmethod
+    def load(cls, directory):
+        try:
+            with open(os.path.join(directory, STATE_FILE), "rb") as f:
+                return cls(directory, json.loads(f.read()))
+        except FileNotFoundError:
+            raise NotExist() from None
+        except ValueError as exc:
+            raise OCIError(f"corrupt state file in {directory}: {exc}") from None
+
+    @classmethod
+    def new(cls, directory, container_id, bundle, config):
+        data = {
+            "ociVersion": OCI_VERSION,
+            "id": container_id,
+            "pid": 0,
+            "status": "creating",
+            "bundle": bundle,
+            "rootfs": "",
+            "created": now_rfc3339(),
+            "owner": "",
+            "annotations": config.get("annotations") or {},
+            # Private to the runtime; never printed by `state`.
+            "runtime": {},
+        }
+        return cls(directory, data)
+
+    def save(self):
+        write_json_atomic(os.path.join(self.directory, STATE_FILE), self.data)
+
+    @property
+    def id(self):
+        return self.data["id"]
+
+    @property
+    def pid(self):
+        return self.data["pid"]
+
+    @property
+    def private(self):
+        return self.data["runtime"]
+
+    @property
+    def fifo_path(self):
+        return os.path.join(self.directory, FIFO_NAME)
+
+    def init_alive(self):
+        """True while the recorded init pid is still our process (not reused, not a zombie)."""
+        if not self.pid:
+            return False
+        info = process_start_time(self.pid)
+        if info is None:
+            return False
+        letter, start = info
+        return letter not in ("Z", "X") and start == self.private.get("init_start_time")
+
+    def status(self):
+        if not self.init_alive():
+            return "stopped"
+        if os.path.exists(self.fifo_path):
+            return "created"
+        from oci_runtime.cgroups import is_frozen  # cheap module, no heavy imports
+
+        if is_frozen(self.private.get("cgroups", {})):
+            return "paused"
+        return "running"
+
+    def public(self):
+        """The runc-compatible state document (status and pid from the kernel)."""
+        status = self.status()
+        doc = {k: v for k, v in self.data.items() if k != "runtime"}
+        doc["status"] = status
+        if status == "stopped":
+            doc["pid"] = 0
+        return doc
+
+
+def list_ids(root):
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if _ID_RE.match(n) and os.path.isdir(os.path.join(root, n)))
+
+
+def remove_state_dir(directory):
+    """Remove a container's state dir (it holds only flat files)."""
+    for name in os.listdir(directory):
+        os.unlink(os.path.join(directory, name))
+    os.rmdir(directory)
