@@ -1,0 +1,165 @@
+"""Fixtures for tests that run real containers as root.
+
+Every test gets its own --root, container ids, bundle (a copy of the busybox
+rootfs built once per session by bundles/busybox.sh) and cgroup parent.  On
+teardown each container is `delete --force`d and the test fails if anything
+is left: a state dir, a cgroup, a mount, or a process it started.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNTIME = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root: creates real namespaces, mounts and cgroups")
+    for item in items:
+        if "rt" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def busybox_template(tmp_path_factory):
+    """The busybox bundle built once from bundles/busybox.sh."""
+    out = tmp_path_factory.mktemp("busybox") / "bundle"
+    subprocess.run(["sh", os.path.join(REPO, "bundles", "busybox.sh"), str(out), RUNTIME],
+                   check=True, capture_output=True)
+    return out
+
+
+def cgroup_dirs_named(name):
+    """Every directory called ``name`` at the top of any cgroup hierarchy."""
+    found = []
+    for entry in os.listdir(CGROUP_ROOT):
+        path = os.path.join(CGROUP_ROOT, entry, name)
+        if os.path.isdir(path):
+            found.append(path)
+    if os.path.isdir(os.path.join(CGROUP_ROOT, name)):
+        found.append(os.path.join(CGROUP_ROOT, name))
+    return found
+
+
+class Runtime:
+    """Drives the oci-runtime CLI for one test and remembers what to clean up."""
+
+    def __init__(self, tmp_path, template):
+        self.tmp = tmp_path
+        self.root = str(tmp_path / "state")
+        self.template = template
+        self.tag = uuid.uuid4().hex[:8]
+        self.cgroup_parent = f"oci-runtime-test-{self.tag}"
+        self.ids = []
+        self.pids = set()
+
+    # -------------------------------------------------------------- commands
+    def cmd(self, *args, check=False, input=None, timeout=30, global_args=(), **kw):
+        argv = [RUNTIME, "--root", self.root, *global_args, *args]
+        # Files, not pipes: a created container inherits create's stdio (as with
+        # runc), so reading a pipe to EOF would wait for the container to exit.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.run(argv, stdout=out, stderr=err, input=input, text=True,
+                                  timeout=timeout, **kw)
+            out.seek(0)
+            err.seek(0)
+            result = subprocess.CompletedProcess(argv, proc.returncode,
+                                                 out.read().decode(errors="replace"),
+                                                 err.read().decode(errors="replace"))
+        if check and result.returncode != 0:
+            raise AssertionError(f"{argv} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def new_id(self, prefix="c"):
+        container_id = f"{prefix}-{self.tag}-{len(self.ids)}"
+        self.ids.append(container_id)
+        return container_id
+
+    def bundle(self, args=("true",), name=None, edit=None, **process):
+        """A fresh bundle (own rootfs copy) whose process runs ``args``."""
+        path = self.tmp / (name or f"bundle{len(list(self.tmp.glob('bundle*')))}")
+        shutil.copytree(self.template / "rootfs", path / "rootfs", symlinks=True)
+        with open(self.template / "config.json") as f:
+            config = json.load(f)
+        config["process"]["args"] = list(args)
+        config["process"].update(process)
+        config["linux"]["cgroupsPath"] = f"/{self.cgroup_parent}/{path.name}"
+        if edit:
+            edit(config)
+        self.write_config(path, config)
+        return path
+
+    @staticmethod
+    def write_config(path, config):
+        with open(os.path.join(path, "config.json"), "w") as f:
+            json.dump(config, f, indent=1)
+
+    @staticmethod
+    def read_config(path):
+        with open(os.path.join(path, "config.json")) as f:
+            return json.load(f)
+
+    def run(self, bundle, *extra, check=True, **kw):
+        container_id = self.new_id()
+        result = self.cmd("run", "--bundle", str(bundle), *extra, container_id, **kw)
+        if check and result.returncode != 0:
+            raise AssertionError(f"run failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def create(self, bundle, *extra, container_id=None):
+        container_id = container_id or self.new_id()
+        self.cmd("create", "--bundle", str(bundle), *extra, container_id, check=True)
+        self.pids.add(self.state(container_id)["pid"])
+        return container_id
+
+    def state(self, container_id):
+        result = self.cmd("state", container_id, check=True)
+        return json.loads(result.stdout)
+
+    def state_dir(self, container_id):
+        return os.path.join(self.root, container_id)
+
+    # -------------------------------------------------------------- teardown
+    def cleanup(self):
+        for container_id in self.ids:
+            self.cmd("delete", "--force", container_id)
+
+    def leftovers(self):
+        problems = []
+        if os.path.isdir(self.root):
+            left = os.listdir(self.root)
+            if left:
+                problems.append(f"state dirs left in {self.root}: {left}")
+        cgroups = cgroup_dirs_named(self.cgroup_parent)
+        if cgroups:
+            problems.append(f"cgroups left: {cgroups}")
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line for line in f if str(self.tmp) in line]
+        if mounts:
+            problems.append(f"mounts left: {mounts}")
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                        problems.append(f"process {pid} still alive")
+            except FileNotFoundError:
+                pass
+        return problems
+
+
+@pytest.fixture
+def rt(tmp_path, busybox_template):
+    runtime = Runtime(tmp_path, busybox_template)
+    yield runtime
+    runtime.cleanup()
+    problems = runtime.leftovers()
+    assert not problems, "test left things behind: " + "; ".join(problems)

@@ -1,0 +1,264 @@
+"""The runc lifecycle on real containers: create -> created -> running -> stopped -> gone."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import RUNTIME
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_run_prints_from_inside_its_own_namespaces(rt):
+    bundle = rt.bundle(["sh", "-c", "echo pid=$$; hostname; readlink /proc/self/ns/pid; readlink /proc/self/ns/uts"])
+    result = rt.run(bundle)
+    lines = result.stdout.split()
+    assert lines[0] == "pid=1"
+    assert lines[1] == "oci-runtime"
+    assert lines[2] != os.readlink("/proc/self/ns/pid")
+    assert lines[3] != os.readlink("/proc/self/ns/uts")
+
+
+def test_create_start_state_kill_delete(rt):
+    bundle = rt.bundle(["sh", "-c", "echo started > /started; exec sleep 60"])
+    container_id = rt.create(bundle)
+    st = rt.state(container_id)
+    assert st["status"] == "created"
+    assert st["id"] == container_id
+    assert st["bundle"] == str(bundle)
+    assert st["rootfs"] == str(bundle / "rootfs")
+    assert st["ociVersion"] and st["created"].endswith("Z")
+    pid = st["pid"]
+    # The waiting init is the small C program, not a Python interpreter.
+    with open(f"/proc/{pid}/comm") as f:
+        assert f.read().strip() != "python3"
+    with open(f"/proc/{pid}/status") as f:
+        rss_kb = int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+    assert rss_kb < 4096, f"waiting init holds {rss_kb} KiB"
+    # The user process has not run yet.
+    assert not (bundle / "rootfs" / "started").exists()
+    on_disk = json.load(open(os.path.join(rt.state_dir(container_id), "state.json")))
+    assert on_disk["pid"] == pid
+    assert os.path.exists(os.path.join(rt.state_dir(container_id), "exec.fifo"))
+
+    rt.cmd("start", container_id, check=True)
+    assert rt.state(container_id)["status"] == "running"
+    assert wait_for(lambda: (bundle / "rootfs" / "started").exists())
+    with open(f"/proc/{pid}/cmdline") as f:
+        assert f.read().split("\0")[0] == "sleep"
+
+    rt.cmd("kill", container_id, "KILL", check=True)
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+    assert rt.state(container_id)["pid"] == 0
+
+    rt.cmd("delete", container_id, check=True)
+    assert not os.path.exists(rt.state_dir(container_id))
+    result = rt.cmd("state", container_id)
+    assert result.returncode != 0
+    assert "container does not exist" in result.stderr
+
+
+def test_status_comes_from_the_kernel_not_the_file(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    pid = rt.state(container_id)["pid"]
+    os.kill(pid, signal.SIGKILL)  # behind the runtime's back
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+    # The file still says what create wrote; the answer did not come from it.
+    on_disk = json.load(open(os.path.join(rt.state_dir(container_id), "state.json")))
+    assert on_disk["pid"] == pid
+
+
+def test_reused_pid_counts_as_stopped(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    path = os.path.join(rt.state_dir(container_id), "state.json")
+    doc = json.load(open(path))
+    real_start = doc["runtime"]["init_start_time"]
+    doc["runtime"]["init_start_time"] = real_start + 1  # as if the pid were reused
+    json.dump(doc, open(path, "w"))
+    assert rt.state(container_id)["status"] == "stopped"
+    doc["runtime"]["init_start_time"] = real_start
+    json.dump(doc, open(path, "w"))
+    assert rt.state(container_id)["status"] == "created"
+
+
+def test_run_returns_the_container_exit_status_and_cleans_up(rt):
+    bundle = rt.bundle(["sh", "-c", "exit 7"])
+    result = rt.run(bundle, check=False)
+    assert result.returncode == 7
+    assert os.listdir(rt.root) == []
+
+
+def test_run_reports_death_by_signal_as_128_plus_signal(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.new_id()
+    runner = subprocess.Popen([RUNTIME, "--root", rt.root, "run", "-b", str(bundle), container_id],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: rt.cmd("state", container_id).returncode == 0
+                        and rt.state(container_id)["status"] == "running")
+        rt.cmd("kill", container_id, "KILL", check=True)
+        assert runner.wait(timeout=10) == 128 + 9
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def test_run_forwards_signals_to_the_container(rt):
+    bundle = rt.bundle(["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"])
+    container_id = rt.new_id()
+    runner = subprocess.Popen([RUNTIME, "--root", rt.root, "run", "-b", str(bundle), container_id],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: rt.cmd("state", container_id).returncode == 0
+                        and rt.state(container_id)["status"] == "running")
+        time.sleep(0.2)
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=10) == 42
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def test_run_keep_leaves_a_stopped_container(rt):
+    bundle = rt.bundle(["true"])
+    rt.run(bundle, "--keep")
+    container_id = rt.ids[-1]
+    assert rt.state(container_id)["status"] == "stopped"
+    rt.cmd("delete", container_id, check=True)
+
+
+def test_run_detach_leaves_it_running(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    result = rt.run(bundle, "--detach")
+    assert result.returncode == 0
+    container_id = rt.ids[-1]
+    st = rt.state(container_id)
+    rt.pids.add(st["pid"])
+    assert st["status"] == "running"
+
+
+def test_start_twice_is_an_error_without_effect(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    again = rt.cmd("start", container_id)
+    assert again.returncode != 0
+    assert "cannot start an already running container" in again.stderr
+    assert rt.state(container_id)["status"] == "running"
+
+
+def test_start_of_a_stopped_container_fails(rt):
+    bundle = rt.bundle(["true"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+    result = rt.cmd("start", container_id)
+    assert result.returncode != 0
+    assert "stopped" in result.stderr
+
+
+def test_delete_running_needs_force(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    result = rt.cmd("delete", container_id)
+    assert result.returncode != 0
+    assert f"cannot delete container {container_id} that is not stopped: running" in result.stderr
+    assert rt.state(container_id)["status"] == "running"
+    rt.cmd("delete", "--force", container_id, check=True)
+    assert not os.path.exists(rt.state_dir(container_id))
+
+
+def test_delete_of_a_created_container_kills_its_init(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    pid = rt.state(container_id)["pid"]
+    rt.cmd("delete", container_id, check=True)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                    open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def test_delete_force_of_a_missing_container_succeeds(rt):
+    assert rt.cmd("delete", "--force", "never-existed").returncode == 0
+    result = rt.cmd("delete", "never-existed")
+    assert result.returncode == 1
+    assert "container does not exist" in result.stderr
+
+
+def test_kill_accepts_names_and_numbers(rt):
+    bundle = rt.bundle(["sh", "-c", "trap 'echo got-usr1 > /sig' USR1; while true; do sleep 0.1; done"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    time.sleep(0.3)
+    rt.cmd("kill", container_id, "USR1", check=True)
+    assert wait_for(lambda: (bundle / "rootfs" / "sig").exists())
+    for spelling in ("SIGCONT", "cont", "18"):
+        rt.cmd("kill", container_id, spelling, check=True)
+    bad = rt.cmd("kill", container_id, "SIGNOPE")
+    assert bad.returncode != 0 and "SIGNOPE" in bad.stderr
+    rt.cmd("kill", container_id, "9", check=True)
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+    stopped = rt.cmd("kill", container_id, "KILL")
+    assert stopped.returncode != 0 and "container not running" in stopped.stderr
+
+
+def test_kill_all_signals_every_process(rt):
+    bundle = rt.bundle(["sh", "-c", "trap '' TERM; sleep 60 & sleep 60 & wait"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    time.sleep(0.3)
+    rt.cmd("kill", "--all", container_id, "KILL", check=True)
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+
+
+def test_pid_file_is_written(rt, tmp_path):
+    bundle = rt.bundle(["sleep", "60"])
+    pid_file = tmp_path / "init.pid"
+    container_id = rt.create(bundle, "--pid-file", str(pid_file))
+    assert int(pid_file.read_text()) == rt.state(container_id)["pid"]
+
+
+def test_list_formats(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    table = rt.cmd("list", check=True).stdout.splitlines()
+    assert table[0].split()[:3] == ["ID", "PID", "STATUS"]
+    assert table[1].split()[:3] == [container_id, str(rt.state(container_id)["pid"]), "created"]
+    as_json = json.loads(rt.cmd("list", "--format", "json", check=True).stdout)
+    assert [c["id"] for c in as_json] == [container_id]
+    assert rt.cmd("list", "-q", check=True).stdout == f"{container_id}\n"
+
+
+def test_flag_spellings(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    for i, spelling in enumerate((["--bundle", str(bundle)], [f"--bundle={bundle}"],
+                                  ["-bundle", str(bundle)], ["-b", str(bundle)])):
+        container_id = rt.new_id()
+        argv = ["create", *spelling, container_id]
+        result = rt.cmd(*argv, global_args=())
+        assert result.returncode == 0, result.stderr
+        rt.pids.add(rt.state(container_id)["pid"])
+        rt.cmd("delete", "-force", container_id, check=True)
+    # The global flag in Go's single-dash form too.
+    result = rt.cmd("list", global_args=("-log-format", "json"))
+    assert result.returncode == 0
+
+
+@pytest.mark.parametrize("with_no_pivot", [False, True])
+def test_root_is_the_bundle_rootfs(rt, with_no_pivot):
+    bundle = rt.bundle(["cat", "/etc/motd"])
+    extra = ["--no-pivot"] if with_no_pivot else []
+    assert rt.run(bundle, *extra).stdout == "oci-runtime busybox bundle\n"
