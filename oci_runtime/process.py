@@ -18,10 +18,14 @@ Process tree and messages (see sync.py for the wire format):
 The parent is a child subreaper while it works, so if anything fails the
 init is re-parented to it and can be killed and reaped.
 """
+import errno
+import fcntl
 import os
 import resource
 import signal
 import socket
+import struct
+import termios
 
 from oci_runtime import capabilities, cgroups, log, namespaces, rootfs, shim, state as state_mod
 from oci_runtime.errors import ConfigError, OCIError
@@ -277,8 +281,6 @@ def _sealed_copy(path):
             offset += os.sendfile(mem, src, offset, size - offset)
     finally:
         os.close(src)
-    import fcntl
-
     fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
     return mem
 
@@ -287,19 +289,14 @@ def _join_session_keyring(container_id):
     try:
         shim.keyctl_join_session(f"_ses.{container_id}")
     except OSError as exc:
-        import errno
-
         if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES):
             raise OCIError(f"joining a new session keyring: {exc.strerror}") from None
 
 
 def _setup_terminal(console, process):
     """Open a pty in the container's devpts, send its master to --console-socket,
-    make the slave the controlling terminal and stdio, bind it to /dev/console."""
-    import fcntl
-    import struct
-    import termios
-
+    make the slave the controlling terminal and stdio, bind it to /dev/console.
+    Runs after pivot_root: every module it needs is imported at the top."""
     master, slave = os.openpty()
     size = process.get("consoleSize")
     if size:

@@ -1,0 +1,285 @@
+"""What the container process sees: user, capabilities, rlimits, env, cwd, fds, paths."""
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from conftest import RUNTIME
+
+
+def status_field(text, name):
+    return next(l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith(name + ":"))
+
+
+def test_user_and_groups(rt):
+    bundle = rt.bundle(["id"], user={"uid": 1000, "gid": 1000, "additionalGids": [5, 65534]})
+    out = rt.run(bundle).stdout.strip()
+    assert out.startswith("uid=1000(user) gid=1000(user)")
+    assert "5(tty)" in out and "65534(nogroup)" in out
+
+
+def test_env_cwd_and_home(rt):
+    bundle = rt.bundle(["sh", "-c", "pwd; echo $FOO; echo $HOME"], cwd="/tmp",
+                       env=["PATH=/bin", "FOO=bar baz"], user={"uid": 1000, "gid": 1000})
+    assert rt.run(bundle).stdout.splitlines() == ["/tmp", "bar baz", "/home/user"]
+
+
+def test_capabilities_are_whitelists(rt):
+    caps = {
+        "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN"],
+        "effective": ["CAP_KILL", "CAP_CHOWN"],
+        "permitted": ["CAP_KILL", "CAP_CHOWN"],
+        "inheritable": ["CAP_KILL"],
+        "ambient": ["CAP_KILL"],
+    }
+    bundle = rt.bundle(["cat", "/proc/self/status"], capabilities=caps,
+                       user={"uid": 1000, "gid": 1000})
+    status = rt.run(bundle).stdout
+    kill, chown, bind = 1 << 5, 1 << 0, 1 << 10
+    assert int(status_field(status, "CapBnd"), 16) == kill | chown | bind
+    # cat is exec'd as uid 1000: only the ambient set survives exec into P and E.
+    assert int(status_field(status, "CapPrm"), 16) == kill
+    assert int(status_field(status, "CapEff"), 16) == kill
+    assert int(status_field(status, "CapInh"), 16) == kill
+    assert int(status_field(status, "CapAmb"), 16) == kill
+
+
+def test_root_keeps_exactly_the_listed_capabilities(rt):
+    caps = {name: ["CAP_AUDIT_WRITE", "CAP_KILL"] for name in ("bounding", "effective", "permitted")}
+    bundle = rt.bundle(["cat", "/proc/self/status"], capabilities=caps)
+    status = rt.run(bundle).stdout
+    expected = (1 << 29) | (1 << 5)
+    for field in ("CapBnd", "CapPrm", "CapEff"):
+        assert int(status_field(status, field), 16) == expected
+
+
+def test_unknown_capability_is_warned_and_skipped(rt):
+    caps = {name: ["CAP_KILL", "CAP_DOES_NOT_EXIST"] for name in ("bounding", "effective", "permitted")}
+    bundle = rt.bundle(["cat", "/proc/self/status"], capabilities=caps)
+    result = rt.run(bundle)
+    assert "CAP_DOES_NOT_EXIST" in result.stderr
+    assert int(status_field(result.stdout, "CapEff"), 16) == 1 << 5
+
+
+def test_no_new_privileges(rt):
+    on = rt.run(rt.bundle(["cat", "/proc/self/status"], noNewPrivileges=True)).stdout
+    off = rt.run(rt.bundle(["cat", "/proc/self/status"], noNewPrivileges=False)).stdout
+    assert status_field(on, "NoNewPrivs") == "1"
+    assert status_field(off, "NoNewPrivs") == "0"
+
+
+def test_rlimits_and_umask(rt):
+    bundle = rt.bundle(["sh", "-c", "ulimit -n; ulimit -Hn; umask"],
+                       rlimits=[{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}],
+                       user={"uid": 0, "gid": 0, "umask": 0o27})
+    assert rt.run(bundle).stdout.split() == ["256", "512", "0027"]
+
+
+def test_oom_score_adj(rt):
+    bundle = rt.bundle(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=123)
+    assert rt.run(bundle).stdout.strip() == "123"
+
+
+def test_executable_found_by_path_lookup_inside_the_rootfs(rt):
+    bundle = rt.bundle(["busybox", "echo", "found"], env=["PATH=/nowhere:/bin"])
+    assert rt.run(bundle).stdout == "found\n"
+
+
+def test_only_stdio_reaches_the_container(rt, tmp_path):
+    bundle = rt.bundle(["ls", "/proc/self/fd"])
+    extra = open(tmp_path / "extra", "w")
+    try:
+        # fd 3 in the runtime (containerd's shim passes its socket like this).
+        result = subprocess.run([RUNTIME, "--root", rt.root, "run", "-b", str(bundle), rt.new_id()],
+                                capture_output=True, text=True, pass_fds=(extra.fileno(),), timeout=30)
+    finally:
+        extra.close()
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.split()) == ["0", "1", "2", "3"]  # 3 is ls's own dir fd
+
+
+def test_preserve_fds_passes_extra_fds(rt, tmp_path):
+    bundle = rt.bundle(["sh", "-c", "echo through-fd-3 >&3; ls /proc/self/fd"])
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run(
+            [RUNTIME, "--root", rt.root, "run", "--preserve-fds", "1", "-b", str(bundle), rt.new_id()],
+            capture_output=True, text=True, timeout=30, close_fds=False,
+            preexec_fn=lambda: os.dup2(write_end, 3),
+        )
+    finally:
+        os.close(write_end)
+    data = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert result.returncode == 0, result.stderr
+    assert data == "through-fd-3\n"
+    assert "3" in result.stdout.split()
+
+
+def test_default_devices_and_links(rt):
+    bundle = rt.bundle(["sh", "-c", "ls -l /dev; echo x > /dev/null; head -c 4 /dev/zero | wc -c"])
+    out = rt.run(bundle).stdout
+    for node in ("null", "zero", "full", "random", "urandom", "tty"):
+        line = next(l for l in out.splitlines() if l.endswith(f" {node}"))
+        assert line.startswith("crw-rw-rw-"), line
+    for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
+                         ("ptmx", "pts/ptmx")):
+        assert f"{link} -> {target}" in out
+    assert out.splitlines()[-1].strip() == "4"
+
+
+def test_standard_mounts(rt):
+    bundle = rt.bundle(["cat", "/proc/self/mounts"])
+    mounts = {line.split()[1]: line.split() for line in rt.run(bundle).stdout.splitlines()}
+    assert mounts["/proc"][2] == "proc"
+    assert mounts["/dev"][2] == "tmpfs"
+    assert mounts["/dev/pts"][2] == "devpts"
+    assert mounts["/dev/shm"][2] == "tmpfs"
+    assert mounts["/dev/mqueue"][2] == "mqueue"
+    assert mounts["/sys"][2] == "sysfs" and "ro" in mounts["/sys"][3].split(",")
+    assert "/sys/fs/cgroup" in mounts
+
+
+def test_container_sees_its_own_cgroup_only(rt):
+    bundle = rt.bundle(["sh", "-c", "cat /proc/self/cgroup; ls /sys/fs/cgroup"])
+    out = rt.run(bundle).stdout
+    for line in out.splitlines():
+        if line.count(":") == 2:
+            assert line.endswith(":/"), f"cgroup namespace should root the container: {line}"
+
+
+def test_readonly_root(rt):
+    bundle = rt.bundle(["sh", "-c", "touch /x 2>&1; echo rc=$?; touch /tmp/y && echo tmp-ok"],
+                       edit=lambda c: (c["root"].update(readonly=True),
+                                       c["mounts"].append({"destination": "/tmp", "type": "tmpfs",
+                                                           "source": "tmpfs"})))
+    out = rt.run(bundle).stdout
+    assert "Read-only file system" in out
+    assert "rc=1" in out and "tmp-ok" in out
+
+
+def test_masked_and_readonly_paths(rt):
+    masked_files = [p for p in ("/proc/keys", "/proc/timer_list", "/proc/kcore", "/proc/sched_debug")
+                    if os.path.isfile(p)]
+    assert masked_files, "no maskable /proc file on this host"
+    script = "".join(f"wc -c < {p}; " for p in masked_files)
+    script += ("ls /sys/firmware | wc -l; "
+               "echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null; echo write-rc=$?")
+    lines = rt.run(rt.bundle(["sh", "-c", script])).stdout.split()
+    assert lines[:len(masked_files)] == ["0"] * len(masked_files)  # bound to /dev/null
+    assert lines[-2] == "0"            # /sys/firmware masked by an empty read-only tmpfs
+    assert lines[-1] == "write-rc=1"   # /proc/sys is read-only
+
+
+def test_hostname_and_domainname(rt):
+    bundle = rt.bundle(["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"],
+                       edit=lambda c: c.update(hostname="box-1", domainname="example.test"))
+    assert rt.run(bundle).stdout.split() == ["box-1", "example.test"]
+
+
+def test_bind_mount_read_only(rt, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "hello").write_text("from the host\n")
+    bundle = rt.bundle(["sh", "-c", "cat /data/hello; touch /data/new 2>/dev/null; echo rc=$?"],
+                       edit=lambda c: c["mounts"].append(
+                           {"destination": "/data", "type": "bind", "source": str(shared),
+                            "options": ["rbind", "ro"]}))
+    assert rt.run(bundle).stdout.split("\n")[:2] == ["from the host", "rc=1"]
+    assert not (shared / "new").exists()
+
+
+def test_mount_through_symlink_stays_inside_the_rootfs(rt, tmp_path):
+    def edit(config):
+        config["mounts"].append({"destination": "/escape/sub", "type": "tmpfs", "source": "tmpfs"})
+    bundle = rt.bundle(["sh", "-c", "grep -c 'host-target/sub ' /proc/self/mounts"], edit=edit)
+    host_target = tmp_path / "host-target"
+    host_target.mkdir()
+    # /escape -> an absolute path that exists on the host: must resolve in the rootfs.
+    os.symlink(str(host_target), bundle / "rootfs" / "escape")
+    result = rt.run(bundle, check=False)
+    assert not (host_target / "sub").exists()
+    assert (bundle / "rootfs" / str(host_target).lstrip("/") / "sub").is_dir()
+    assert result.returncode == 0, result.stderr
+
+
+def test_namespaces_are_new_unless_joined(rt):
+    names = ("pid", "uts", "ipc", "net", "mnt", "cgroup")
+    script = "; ".join(f"readlink /proc/self/ns/{n}" for n in names)
+    out = rt.run(rt.bundle(["sh", "-c", script])).stdout.split()
+    for name, seen in zip(names, out):
+        assert seen != os.readlink(f"/proc/self/ns/{name}"), name
+
+    def join_host_net(config):
+        config["linux"]["namespaces"] = [
+            ns if ns["type"] != "network" else {"type": "network", "path": "/proc/self/ns/net"}
+            for ns in config["linux"]["namespaces"]]
+    bundle = rt.bundle(["readlink", "/proc/self/ns/net"], edit=join_host_net)
+    assert rt.run(bundle).stdout.strip() == os.readlink("/proc/self/ns/net")
+
+
+def test_joining_a_created_network_namespace(rt):
+    name = f"ocirt-{rt.tag}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        path = f"/run/netns/{name}"
+
+        def join(config):
+            for ns in config["linux"]["namespaces"]:
+                if ns["type"] == "network":
+                    ns["path"] = path
+        bundle = rt.bundle(["readlink", "/proc/self/ns/net"], edit=join)
+        out = rt.run(bundle).stdout.strip()
+        probe = subprocess.run(["ip", "netns", "exec", name, "readlink", "/proc/self/ns/net"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        assert out == probe
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=True)
+
+
+def test_console_socket_receives_a_pty(rt, tmp_path):
+    sock_path = str(tmp_path / "console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock_path)
+    server.listen(1)
+    received = {}
+
+    def accept():
+        conn, _ = server.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        received["fd"] = fds[0]
+        received["name"] = msg
+        conn.close()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    bundle = rt.bundle(["sh", "-c", "tty; stty size; ls -l /dev/console"], terminal=True,
+                       consoleSize={"height": 33, "width": 101})
+    container_id = rt.create(bundle, "--console-socket", sock_path)
+    thread.join(10)
+    server.close()
+    master = received["fd"]
+    rt.cmd("start", container_id, check=True)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    text = output.decode()
+    assert "/dev/pts/0" in text
+    assert "33 101" in text
+    assert "/dev/console" in text
+
+
+def test_run_with_terminal_relays_the_pty(rt):
+    bundle = rt.bundle(["sh", "-c", "tty; echo done"], terminal=True)
+    out = rt.run(bundle).stdout
+    assert "/dev/pts/0" in out and "done" in out
