@@ -38,7 +38,7 @@ demo: install bundle
 	$(RUNTIME) --root $(DEMO_ROOT) run --bundle bundles/build/demo demo-$$$$
 
 test: test-deps
-	$(VENV)/bin/python -m pytest tests
+	$(VENV)/bin/pytest tests
 
 clean:
 	rm -rf build bundles/build *.egg-info
