@@ -5,7 +5,6 @@ when it runs, so `state` or `kill` never pay for what `create` needs.
 Errors meant for the user (OCIError, OSError) print their text on stderr and,
 with --log, an "error" line in the log; exit status is 1, as runc's.
 """
-import os
 import sys
 
 from oci_runtime import __version__, OCI_VERSION, log

@@ -9,41 +9,52 @@ Flags and positional arguments may be mixed unless the command stops at its
 first positional argument (as `exec` will, so the container's own flags pass
 through).  ``--`` ends flag parsing.
 """
-from dataclasses import dataclass, field
-
 from oci_runtime.errors import UsageError
 
+# Plain classes, not dataclasses: importing dataclasses costs ~7 ms per command.
 
-@dataclass(frozen=True)
+
 class Flag:
-    names: tuple          # first is the canonical long name, then aliases
-    kind: str = "bool"    # "bool", "str", "int" or "list" (repeatable str)
-    help: str = ""
-    default: object = None
-    metavar: str = "value"
+    """One flag: ``names`` = canonical long name first, then aliases;
+    ``kind`` = "bool", "str", "int" or "list" (a repeatable str)."""
 
-    @property
-    def dest(self):
-        return self.names[0].replace("-", "_")
+    __slots__ = ("names", "kind", "help", "default", "metavar", "dest")
+
+    def __init__(self, names, kind="bool", help="", default=None, metavar="value"):
+        self.names = names
+        self.kind = kind
+        self.help = help
+        self.default = default
+        self.metavar = metavar
+        self.dest = names[0].replace("-", "_")
 
 
-@dataclass(frozen=True)
 class Command:
-    name: str
-    usage: str
-    help: str
-    flags: tuple = ()
-    min_args: int = 0
-    max_args: int = 0     # -1: unbounded
-    stop_at_positional: bool = False
-    module: str = ""      # oci_runtime.operations.<module>, imported only when run
+    """A subcommand; ``module`` is oci_runtime.operations.<module>, imported only when
+    it runs; ``max_args`` -1 means unbounded."""
+
+    __slots__ = ("name", "usage", "help", "flags", "min_args", "max_args",
+                 "stop_at_positional", "module")
+
+    def __init__(self, name, usage, help, flags=(), min_args=0, max_args=0,
+                 stop_at_positional=False, module=""):
+        self.name = name
+        self.usage = usage
+        self.help = help
+        self.flags = flags
+        self.min_args = min_args
+        self.max_args = max_args
+        self.stop_at_positional = stop_at_positional
+        self.module = module
 
 
-@dataclass
 class Parsed:
-    options: dict = field(default_factory=dict)
-    args: list = field(default_factory=list)
-    help: bool = False
+    __slots__ = ("options", "args", "help")
+
+    def __init__(self):
+        self.options = {}
+        self.args = []
+        self.help = False
 
 
 _TRUE = {"true", "1", "t", "yes"}

@@ -12,7 +12,6 @@
 import fcntl
 import json
 import os
-import re
 import time
 
 from oci_runtime import OCI_VERSION
@@ -21,11 +20,15 @@ from oci_runtime.errors import NotExist, OCIError
 STATE_FILE = "state.json"
 FIFO_NAME = "exec.fifo"
 LOCK_NAME = "lock"
-_ID_RE = re.compile(r"^[A-Za-z0-9_+.-]+$")
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+.-")
+
+
+def _is_valid_id(container_id):
+    return bool(container_id) and container_id not in (".", "..") and _ID_CHARS.issuperset(container_id)
 
 
 def validate_id(container_id):
-    if not _ID_RE.match(container_id) or container_id in (".", ".."):
+    if not _is_valid_id(container_id):
         raise OCIError(f"invalid id format: {container_id}")
 
 
@@ -202,7 +205,7 @@ def list_ids(root):
         names = os.listdir(root)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if _ID_RE.match(n) and os.path.isdir(os.path.join(root, n)))
+    return sorted(n for n in names if _is_valid_id(n) and os.path.isdir(os.path.join(root, n)))
 
 
 def remove_state_dir(directory):
