@@ -61,6 +61,10 @@ def check_host_side(config, bundle, opts):
         raise ConfigError("hostname", "unable to set hostname without a private UTS namespace")
     if config.get("domainname") and not new_flags & namespaces.FLAGS["uts"]:
         raise ConfigError("domainname", "unable to set domainname without a private UTS namespace")
+    if new_flags & namespaces.FLAGS["user"] or any(kind == "user" for kind, _ in joins):
+        # Mappings must be written by the parent between unshare and everything
+        # else; until that lands, refuse rather than run with an unmapped root.
+        raise ConfigError("linux.namespaces", "user namespaces are not supported yet by oci-runtime")
     if "mount" not in types:
         raise ConfigError("linux.namespaces", "a mount namespace is required")
     has_console = bool(opts.console_socket or opts.console_connection)

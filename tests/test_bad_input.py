@@ -176,3 +176,8 @@ def test_unknown_flag_and_command(rt):
     assert result.returncode == 1 and "flag provided but not defined: -nope" in result.stderr
     result = rt.cmd("frobnicate")
     assert result.returncode == 1 and "frobnicate" in result.stderr
+
+
+def test_user_namespace_is_refused_clearly_until_supported(rt):
+    bundle = rt.bundle(edit=lambda c: c["linux"]["namespaces"].append({"type": "user"}))
+    assert_failed_cleanly(rt, create(rt, bundle), "linux.namespaces", "user namespaces are not supported")

@@ -101,35 +101,37 @@ def test_run_returns_the_container_exit_status_and_cleans_up(rt):
     assert os.listdir(rt.root) == []
 
 
+class BackgroundRun:
+    """`oci-runtime run` in the background, waited for until its container runs."""
+
+    def __init__(self, rt, bundle):
+        self.container_id = rt.new_id()
+        self.proc = subprocess.Popen(
+            [RUNTIME, "--root", rt.root, "run", "-b", str(bundle), self.container_id],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_for(lambda: rt.cmd("state", self.container_id).returncode == 0
+                        and rt.state(self.container_id)["status"] == "running")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def test_run_reports_death_by_signal_as_128_plus_signal(rt):
-    bundle = rt.bundle(["sleep", "60"])
-    container_id = rt.new_id()
-    runner = subprocess.Popen([RUNTIME, "--root", rt.root, "run", "-b", str(bundle), container_id],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_for(lambda: rt.cmd("state", container_id).returncode == 0
-                        and rt.state(container_id)["status"] == "running")
-        rt.cmd("kill", container_id, "KILL", check=True)
-        assert runner.wait(timeout=10) == 128 + 9
-    finally:
-        runner.kill()
-        runner.wait()
+    with BackgroundRun(rt, rt.bundle(["sleep", "60"])) as bg:
+        rt.cmd("kill", bg.container_id, "KILL", check=True)
+        assert bg.proc.wait(timeout=10) == 128 + 9
 
 
 def test_run_forwards_signals_to_the_container(rt):
     bundle = rt.bundle(["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"])
-    container_id = rt.new_id()
-    runner = subprocess.Popen([RUNTIME, "--root", rt.root, "run", "-b", str(bundle), container_id],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_for(lambda: rt.cmd("state", container_id).returncode == 0
-                        and rt.state(container_id)["status"] == "running")
-        time.sleep(0.2)
-        runner.send_signal(signal.SIGTERM)
-        assert runner.wait(timeout=10) == 42
-    finally:
-        runner.kill()
-        runner.wait()
+    with BackgroundRun(rt, bundle) as bg:
+        time.sleep(0.2)  # let sh install its trap
+        bg.proc.send_signal(signal.SIGTERM)
+        assert bg.proc.wait(timeout=10) == 42
 
 
 def test_run_keep_leaves_a_stopped_container(rt):
@@ -262,3 +264,37 @@ def test_root_is_the_bundle_rootfs(rt, with_no_pivot):
     bundle = rt.bundle(["cat", "/etc/motd"])
     extra = ["--no-pivot"] if with_no_pivot else []
     assert rt.run(bundle, *extra).stdout == "oci-runtime busybox bundle\n"
+
+
+def _parallel(rt, argvs):
+    """Start every command at once; returns their exit codes (stdio to files)."""
+    procs = [subprocess.Popen([RUNTIME, "--root", rt.root, *argv], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for argv in argvs]
+    return [p.wait(timeout=60) for p in procs]
+
+
+def test_concurrent_creates_of_one_id_have_one_winner(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.new_id()
+    codes = _parallel(rt, [["create", "-b", str(bundle), container_id]] * 4)
+    assert sorted(codes) == [0, 1, 1, 1]
+    st = rt.state(container_id)
+    rt.pids.add(st["pid"])
+    assert st["status"] == "created"
+
+
+def test_concurrent_starts_release_the_init_once(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    codes = _parallel(rt, [["start", container_id]] * 4)
+    assert sorted(codes) == [0, 1, 1, 1]
+    assert rt.state(container_id)["status"] == "running"
+
+
+def test_concurrent_deletes_all_succeed_and_remove_everything(rt):
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    codes = _parallel(rt, [["delete", "--force", container_id]] * 3)
+    assert codes == [0, 0, 0]
+    assert not os.path.exists(rt.state_dir(container_id))

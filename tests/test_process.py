@@ -118,6 +118,24 @@ def test_preserve_fds_passes_extra_fds(rt, tmp_path):
     assert "3" in result.stdout.split()
 
 
+def test_listen_fds_are_passed_with_their_environment(rt):
+    bundle = rt.bundle(["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; echo via-listen-fd >&3"])
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run(
+            [RUNTIME, "--root", rt.root, "run", "-b", str(bundle), rt.new_id()],
+            capture_output=True, text=True, timeout=30, close_fds=False,
+            preexec_fn=lambda: os.dup2(write_end, 3), env=dict(os.environ, LISTEN_FDS="1"),
+        )
+    finally:
+        os.close(write_end)
+    data = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "1"]
+    assert data == "via-listen-fd\n"
+
+
 def test_default_devices_and_links(rt):
     bundle = rt.bundle(["sh", "-c", "ls -l /dev; echo x > /dev/null; head -c 4 /dev/zero | wc -c"])
     out = rt.run(bundle).stdout

@@ -156,7 +156,6 @@ def test_invalid_ids(bad):
 
 
 def test_resolve_in_root_keeps_symlinks_inside(tmp_path):
-    pytest.importorskip("oci_runtime._shim")
     from oci_runtime.rootfs import resolve_in_root
 
     root = tmp_path / "root"
