@@ -30,7 +30,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -42,6 +45,16 @@
 #endif
 
 #define MAX_ITEMS 65536
+#define MAX_HOOKS 64
+#define MAX_HOOK_ITEMS 1024
+
+/* A startContainer hook: run in the container after `start`, before the exec. */
+struct hook {
+    const char *path;
+    char *argv[MAX_HOOK_ITEMS + 1], *envp[MAX_HOOK_ITEMS + 1];
+    size_t argc, envc;
+    int timeout;
+};
 
 struct plan {
     int sync_fd, fifo_fd, keep_fds, last_cap;
@@ -54,6 +67,9 @@ struct plan {
     size_t ngroups;
     char **argv, **envp;
     size_t argc, envc;
+    struct hook *hooks;
+    size_t nhooks;
+    const char *state;
 };
 
 static int sync_fd = -1;
@@ -75,6 +91,10 @@ static void send_line(const char *type, const char *msg)
         }
     }
     n += (size_t)snprintf(buf + n, sizeof buf - n, "\"}\n");
+    if (sync_fd < 0) {  /* after "ready", create is gone: plain text on stderr */
+        n = (size_t)snprintf(buf, sizeof buf, "oci-runtime-init: %s\n", msg);
+        if (n >= sizeof buf) n = sizeof buf - 1;
+    }
     int fd = sync_fd >= 0 ? sync_fd : 2;
     if (write(fd, buf, n) < 0) { /* nobody to tell */ }
 }
@@ -137,7 +157,8 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
     p->argv = calloc(MAX_ITEMS + 1, sizeof(char *));
     p->envp = calloc(MAX_ITEMS + 1, sizeof(char *));
     p->groups = calloc(MAX_ITEMS, sizeof(gid_t));
-    if (!p->argv || !p->envp || !p->groups) { errno = ENOMEM; fail("init plan"); }
+    p->hooks = calloc(MAX_HOOKS, sizeof(struct hook));
+    if (!p->argv || !p->envp || !p->groups || !p->hooks) { errno = ENOMEM; fail("init plan"); }
     char *next;
     for (char *rec = buf; rec < buf + len; rec = next) {
         next = rec + strlen(rec) + 1;
@@ -165,6 +186,13 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         else if (!strcmp(k, "EXE")) p->exe = v;
         else if (!strcmp(k, "ARG") && p->argc < MAX_ITEMS) p->argv[p->argc++] = (char *)v;
         else if (!strcmp(k, "ENV") && p->envc < MAX_ITEMS) p->envp[p->envc++] = (char *)v;
+        else if (!strcmp(k, "HOOK") && p->nhooks < MAX_HOOKS) p->hooks[p->nhooks++].path = v;
+        else if (!strcmp(k, "HOOKARG") && p->nhooks && p->hooks[p->nhooks - 1].argc < MAX_HOOK_ITEMS)
+            p->hooks[p->nhooks - 1].argv[p->hooks[p->nhooks - 1].argc++] = (char *)v;
+        else if (!strcmp(k, "HOOKENV") && p->nhooks && p->hooks[p->nhooks - 1].envc < MAX_HOOK_ITEMS)
+            p->hooks[p->nhooks - 1].envp[p->hooks[p->nhooks - 1].envc++] = (char *)v;
+        else if (!strcmp(k, "HOOKTIMEOUT") && p->nhooks) p->hooks[p->nhooks - 1].timeout = (int)number(k, v);
+        else if (!strcmp(k, "STATE")) p->state = v;
         else { errno = 0; fail("init plan: unknown key %s", k); }
     }
     if (!p->exe || !p->argc) { errno = 0; fail("init plan: no executable"); }
@@ -231,6 +259,48 @@ static void wait_for_start(int fifo_fd)
     }
 }
 
+/* Run one hook with the state JSON on stdin; kill it after its timeout. */
+static void run_hook(const struct hook *h, int index, const char *state)
+{
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0) fail("startContainer hook #%d (%s): pipe", index, h->path);
+    pid_t pid = fork();
+    if (pid < 0) fail("startContainer hook #%d (%s): fork", index, h->path);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        execve(h->path, h->argv, h->envp);
+        _exit(127);
+    }
+    close(in[0]);
+    size_t len = state ? strlen(state) : 0, off = 0;
+    while (off < len) {
+        ssize_t w = write(in[1], state + off, len - off);
+        if (w <= 0) break;  /* the hook may not read its stdin */
+        off += (size_t)w;
+    }
+    close(in[1]);
+    int status = 0, waited_ms = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, h->timeout > 0 ? WNOHANG : 0);
+        if (r == pid) break;
+        if (r < 0 && errno != EINTR) fail("startContainer hook #%d (%s): wait", index, h->path);
+        if (h->timeout > 0 && waited_ms >= h->timeout * 1000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            errno = 0;
+            fail("startContainer hook #%d (%s): timed out after %ds", index, h->path, h->timeout);
+        }
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        waited_ms += 10;
+    }
+    errno = 0;
+    if (WIFSIGNALED(status))
+        fail("startContainer hook #%d (%s): killed by signal %d", index, h->path, WTERMSIG(status));
+    if (WEXITSTATUS(status) != 0)
+        fail("startContainer hook #%d (%s): exit status %d", index, h->path, WEXITSTATUS(status));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -257,6 +327,8 @@ int main(int argc, char **argv)
     close(sync_fd);
     sync_fd = -1;
     wait_for_start(p.fifo_fd);
+    for (size_t i = 0; i < p.nhooks; i++)
+        run_hook(&p.hooks[i], (int)i, p.state);
 
     execve(p.exe, p.argv, p.envp);
     fail("exec %s", p.exe);

@@ -71,6 +71,8 @@ COMMANDS = {
                 "check a config.json against the project's JSON schema (needs jsonschema)",
                 (Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),),
                 0, 1, module="validate"),
+        Command("features", "features", "show the enabled features (runtime-spec features.md)",
+                (), 0, 0, module="features"),
     )
 }
 

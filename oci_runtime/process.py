@@ -96,7 +96,7 @@ def create(root, container_id, config, opts):
         made["cgroups"] = cgroup_paths
         made["created"] = cgroups.create(cgroup_paths)
         st.private.update(cgroups=cgroup_paths, cgroups_created=made["created"],
-                          new_namespaces=new_flags)
+                          new_namespaces=new_flags, hooks=config.get("hooks") or {})
         _spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console, made)
         if opts.pid_file:
             _write_pid_file(opts.pid_file, st.pid)
@@ -147,13 +147,16 @@ def _spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console
 
 
 def _await_ready(reader, intermediate_pid, st, made):
+    hooks_requested = False
     try:
         while True:
             message = reader.next()
             if message is None:
                 raise OCIError(_died_message(made["pid"] or intermediate_pid))
             kind = message.get("type")
-            if kind == "pid":
+            if kind == "hooks":
+                hooks_requested = True
+            elif kind == "pid":
                 made["pid"] = message["pid"]
                 st.data["pid"] = message["pid"]
                 os.waitpid(intermediate_pid, 0)
@@ -164,9 +167,23 @@ def _await_ready(reader, intermediate_pid, st, made):
                 return
             elif kind == "error":
                 raise OCIError(message.get("msg") or "container init failed")
+            if hooks_requested and made["pid"]:
+                hooks_requested = False
+                _run_create_runtime_hooks(reader.fd, st)
     finally:
         if intermediate_pid:
             _reap(intermediate_pid)
+
+
+def _run_create_runtime_hooks(fd, st):
+    """The init stopped before pivot_root: run prestart and createRuntime hooks here,
+    in the runtime's namespaces, then hand the init the state its own hooks need."""
+    from oci_runtime import hooks
+
+    state_doc = hooks.hook_state(st, "creating")
+    hooks.run(st.private["hooks"], "prestart", state_doc)
+    hooks.run(st.private["hooks"], "createRuntime", state_doc)
+    send(fd, "continue", state=state_doc)
 
 
 def _died_message(pid):
@@ -253,8 +270,15 @@ def _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console):
             f.write(str(process["oomScoreAdj"]))
     if not opts.no_new_keyring:
         _join_session_keyring(st.id)
+    hook_state = {}
+    before_pivot = None
+    if config.get("hooks"):
+        from oci_runtime import hooks
+
+        if hooks.wanted(config, hooks.CREATE_TIME):
+            before_pivot = lambda: hook_state.update(_create_container_hooks(fd, config))  # noqa: E731
     rootfs.prepare(config, rootfs_dir, opts.no_pivot, cgroup_paths,
-                   bool(new_flags & namespaces.FLAGS["cgroup"]))
+                   bool(new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
     if config.get("hostname"):
         shim.sethostname(config["hostname"])
     if config.get("domainname"):
@@ -266,11 +290,25 @@ def _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console):
     os.umask(process.get("user", {}).get("umask", 0o022))
     env = _environment(process)
     exe = find_executable(process["args"][0], env, process.get("cwd", "/"))
-    plan_fd = _write_plan(fd, fifo_fd, process, env, exe, opts)
+    plan_fd = _write_plan(fd, fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state)
     os.set_inheritable(fd, True)
     os.set_inheritable(fifo_fd, True)
     os.set_inheritable(plan_fd, True)
     os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
+
+
+def _create_container_hooks(fd, config):
+    """In the init, before pivot_root: ask create to run prestart/createRuntime
+    hooks, wait for it, then run createContainer hooks here, in the container's
+    namespaces.  Returns the state document (with the init's host pid)."""
+    from oci_runtime import hooks
+
+    send(fd, "hooks")
+    reply = Reader(fd).next()
+    if not reply or reply.get("type") != "continue":
+        os._exit(1)  # create reports its own error and tears the container down
+    hooks.run(config.get("hooks"), "createContainer", reply["state"])
+    return reply["state"]
 
 
 def _sealed_copy(path):
@@ -374,7 +412,7 @@ def find_executable(name, env, cwd):
     raise OCIError(f'exec: "{name}": executable file not found in $PATH')
 
 
-def _write_plan(sync_fd, fifo_fd, process, env, exe, opts):
+def _write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state):
     """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records."""
     user = process.get("user") or {}
     records = [
@@ -394,6 +432,10 @@ def _write_plan(sync_fd, fifo_fd, process, env, exe, opts):
         records.append("NNP=1")
     records += [f"ARG={a}" for a in process["args"]]
     records += [f"ENV={e}" for e in env]
+    if config_hooks and config_hooks.get("startContainer"):
+        from oci_runtime import hooks
+
+        records += hooks.plan_records(config_hooks, hook_state)
     plan = b"".join(os.fsencode(r) + b"\0" for r in records)
     fd = os.memfd_create("oci-runtime-plan", os.MFD_CLOEXEC)
     os.write(fd, plan)

@@ -252,8 +252,9 @@ def readonly_paths(paths):
         _mount(None, path, None, shim.MS_BIND | shim.MS_REMOUNT | shim.MS_RDONLY, None, what)
 
 
-def prepare(config, rootfs, no_pivot, cgroup_paths, cgroupns):
-    """Everything up to and including the switch into the rootfs."""
+def prepare(config, rootfs, no_pivot, cgroup_paths, cgroupns, before_pivot=None):
+    """Everything up to and including the switch into the rootfs; ``before_pivot``
+    runs once mounts and /dev exist (the createRuntime/createContainer hook point)."""
     linux = config.get("linux") or {}
     propagation = linux.get("rootfsPropagation") or "rslave"
     # Slave first, whatever was asked: host mounts keep propagating in, and
@@ -263,6 +264,8 @@ def prepare(config, rootfs, no_pivot, cgroup_paths, cgroupns):
     for entry in config.get("mounts") or ():
         mount_entry(rootfs, entry, cgroup_paths, cgroupns)
     setup_dev(rootfs)
+    if before_pivot is not None:
+        before_pivot()
     if no_pivot:
         chroot_into(rootfs)
     else:

@@ -43,12 +43,21 @@ def now_rfc3339():
 
 
 class Lock:
-    """An exclusive flock on a container's lock file, held for one command."""
+    """An exclusive flock on a container's lock file, held for one command.
 
-    def __init__(self, directory):
-        self.fd = os.open(os.path.join(directory, LOCK_NAME),
-                          os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+    Only `create` makes the lock file (``create=True``); everyone else opens
+    the existing one, so a command racing a `delete` can never re-create it
+    inside a directory that is being removed.
+    """
+
+    def __init__(self, directory, create=False, blocking=True):
+        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+        self.fd = os.open(os.path.join(directory, LOCK_NAME), flags, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BaseException:
+            os.close(self.fd)
+            raise
 
     def release(self):
         if self.fd >= 0:
@@ -70,7 +79,7 @@ def make_container_dir(root, container_id):
         os.mkdir(directory, 0o711)
     except FileExistsError:
         raise OCIError("container with given ID already exists") from None
-    return directory, Lock(directory)
+    return directory, Lock(directory, create=True)
 
 
 def open_container(root, container_id):

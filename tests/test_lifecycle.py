@@ -298,3 +298,13 @@ def test_concurrent_deletes_all_succeed_and_remove_everything(rt):
     codes = _parallel(rt, [["delete", "--force", container_id]] * 3)
     assert codes == [0, 0, 0]
     assert not os.path.exists(rt.state_dir(container_id))
+
+
+def test_delete_force_removes_what_a_killed_create_left(rt):
+    container_id = rt.new_id()
+    leftover = os.path.join(rt.root, container_id)
+    os.makedirs(leftover)
+    open(os.path.join(leftover, "lock"), "w").close()
+    assert rt.cmd("delete", container_id).returncode == 1
+    rt.cmd("delete", "--force", container_id, check=True)
+    assert not os.path.exists(leftover)

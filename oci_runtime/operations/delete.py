@@ -12,7 +12,7 @@ import time
 from oci_runtime import cgroups
 from oci_runtime.errors import NotExist, OCIError
 from oci_runtime.operations.kill import signal_all, signal_init
-from oci_runtime.state import container_dir, open_container, remove_state_dir
+from oci_runtime.state import Lock, container_dir, open_container, remove_state_dir
 
 
 def destroy(st, timeout=10.0):
@@ -30,6 +30,10 @@ def destroy(st, timeout=10.0):
     if paths:
         cgroups.remove(paths, st.private.get("cgroups_created") or ())
     remove_state_dir(st.directory)
+    if st.private.get("hooks", {}).get("poststop"):
+        from oci_runtime import hooks
+
+        hooks.run(st.private["hooks"], "poststop", hooks.hook_state(st, "stopped"), warn_only=True)
 
 
 def main(g, opts, args):
@@ -49,7 +53,15 @@ def main(g, opts, args):
 
 
 def _remove_leftover(root, container_id):
-    """A state dir without state.json (a create killed midway): remove it."""
+    """A state dir without state.json (a create killed midway): remove it, unless
+    a create still holds its lock (it is being created right now)."""
     directory = container_dir(root, container_id)
-    if os.path.isdir(directory):
-        remove_state_dir(directory)
+    try:
+        lock = Lock(directory, blocking=False)
+    except (FileNotFoundError, BlockingIOError):
+        if os.path.isdir(directory) and not os.path.exists(os.path.join(directory, "lock")):
+            remove_state_dir(directory)  # killed before it even made its lock
+        return
+    with lock:
+        if not os.path.exists(os.path.join(directory, "state.json")):
+            remove_state_dir(directory)

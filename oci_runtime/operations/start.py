@@ -29,4 +29,8 @@ def main(g, opts, args):
         finally:
             os.close(fd)
         os.unlink(st.fifo_path)
+        if st.private.get("hooks", {}).get("poststart"):
+            from oci_runtime import hooks
+
+            hooks.run(st.private["hooks"], "poststart", hooks.hook_state(st, "running"), warn_only=True)
     return 0

@@ -1,0 +1,86 @@
+"""Lifecycle hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle").
+
+Where each kind runs and what a failure does:
+  prestart, createRuntime  create, in the runtime's namespaces, after the
+                           container's namespaces and mounts exist, before
+                           pivot_root                      -> error, container torn down
+  createContainer          create, in the container's namespaces (path from
+                           the runtime's view), before pivot_root -> error, torn down
+  startContainer           start, in the container, just before the user
+                           process is exec'd (run by the C init, init.c)
+                                                            -> error, container stops
+  poststart                start, in the runtime, after the process started
+                                                            -> warning only (spec)
+  poststop                 delete, after the container is deleted -> warning only
+Each hook gets the container's state JSON on stdin, exactly its own ``args``
+(args[0] is argv[0]) and ``env`` (nothing else), and is killed after
+``timeout`` seconds.  This module is imported only when a config has hooks.
+"""
+import json
+import subprocess
+
+from oci_runtime import log
+from oci_runtime.errors import OCIError
+
+HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer",
+              "poststart", "poststop")
+# Hooks that need a round trip between the init and create, before pivot_root.
+CREATE_TIME = ("prestart", "createRuntime", "createContainer", "startContainer")
+
+
+def wanted(config, names):
+    hooks = config.get("hooks") or {}
+    return any(hooks.get(name) for name in names)
+
+
+def run_one(kind, index, hook, state_doc):
+    path = hook["path"]
+    args = hook.get("args") or [path]
+    env = dict(item.split("=", 1) for item in hook.get("env") or ())
+    timeout = hook.get("timeout")
+    where = f"{kind} hook #{index} ({path})"
+    try:
+        result = subprocess.run(args, executable=path, env=env, input=json.dumps(state_doc).encode(),
+                                capture_output=True, timeout=timeout, close_fds=True, cwd="/")
+    except subprocess.TimeoutExpired:
+        raise OCIError(f"{where}: timed out after {timeout}s") from None
+    except OSError as exc:
+        raise OCIError(f"{where}: {exc.strerror}") from None
+    if result.returncode != 0:
+        status = (f"killed by signal {-result.returncode}" if result.returncode < 0
+                  else f"exit status {result.returncode}")
+        raise OCIError(f"{where}: {status}, stdout: {result.stdout.decode(errors='replace').strip()}, "
+                       f"stderr: {result.stderr.decode(errors='replace').strip()}")
+
+
+def run(config_hooks, kind, state_doc, warn_only=False):
+    """Run every hook of ``kind`` in order; the first failure raises (or, with
+    ``warn_only``, is logged and the rest still run)."""
+    for index, hook in enumerate((config_hooks or {}).get(kind) or ()):
+        try:
+            run_one(kind, index, hook, state_doc)
+        except OCIError as exc:
+            if not warn_only:
+                raise
+            log.warn(str(exc))
+
+
+def plan_records(config_hooks, state_doc):
+    """startContainer hooks as init-plan records for the C init (see init.c)."""
+    records = []
+    for hook in (config_hooks or {}).get("startContainer") or ():
+        records.append(f"HOOK={hook['path']}")
+        records += [f"HOOKARG={a}" for a in hook.get("args") or [hook["path"]]]
+        records += [f"HOOKENV={e}" for e in hook.get("env") or ()]
+        if hook.get("timeout"):
+            records.append(f"HOOKTIMEOUT={hook['timeout']}")
+    if records:
+        records.append(f"STATE={json.dumps(state_doc)}")
+    return records
+
+
+def hook_state(state, status):
+    """The state document a hook receives (runtime.md "State")."""
+    doc = {k: v for k, v in state.data.items() if k not in ("runtime", "rootfs", "created", "owner")}
+    doc["status"] = status
+    return doc

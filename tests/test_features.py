@@ -1,0 +1,59 @@
+"""`oci-runtime features`: the document validates and matches what the runtime accepts.
+
+No root, no containers: runs the installed CLI and checks its output.
+"""
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import RUNTIME
+from oci_runtime import OCI_VERSION
+from oci_runtime.rootfs import MOUNT_FLAGS, PROPAGATION_FLAGS, parse_options
+
+SCHEMA = Path(__file__).resolve().parent.parent / "specs" / "features.schema.json"
+
+
+@pytest.fixture(scope="module")
+def features():
+    result = subprocess.run([RUNTIME, "features"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_validates_against_the_schema(features):
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(features)
+
+
+def test_versions(features):
+    assert features["ociVersionMin"] == "1.0.0"
+    assert features["ociVersionMax"] == OCI_VERSION == "1.3.0"
+
+
+def test_every_mount_option_is_a_flag_parse_options_knows(features):
+    assert features["mountOptions"]
+    for option in features["mountOptions"]:
+        assert option in MOUNT_FLAGS or option in PROPAGATION_FLAGS, option
+        flags, propagation, data = parse_options([option])
+        assert data == "", f"{option} would be passed as filesystem data"
+
+
+def test_capabilities_and_namespaces(features):
+    linux = features["linux"]
+    assert {"CAP_CHOWN", "CAP_KILL"} <= set(linux["capabilities"])
+    assert {"mount", "pid"} <= set(linux["namespaces"])
+
+
+def test_hooks_and_annotations(features):
+    assert "prestart" in features["hooks"] and "poststop" in features["hooks"]
+    annotations = features["annotations"]
+    assert annotations["org.opencontainers.runtime-spec.features.implementation"] == "oci-runtime"
+
+
+def test_listed_in_help():
+    result = subprocess.run([RUNTIME, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "features" in result.stdout

@@ -1,0 +1,143 @@
+"""Lifecycle hooks: each at its point, in its namespace, with the state on stdin."""
+import json
+import os
+import time
+
+import pytest
+
+RECORDER = """#!/bin/sh
+# Records what a hook saw: its args, env, mount namespace and stdin (the state).
+out="$1"; kind="$2"
+echo "$kind" >> "$out/order"
+{
+  echo "args: $*"
+  echo "mntns: $(readlink /proc/self/ns/mnt)"
+  echo "env: $(env | sort | tr '\\n' ' ')"
+  echo "state: $(cat)"
+} > "$out/$kind"
+"""
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def read_record(path):
+    fields = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(": ")
+        fields[key] = value
+    fields["state"] = json.loads(fields["state"])
+    return fields
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    path = tmp_path / "record-hook"
+    path.write_text(RECORDER)
+    path.chmod(0o755)
+    out = tmp_path / "hooks-out"
+    out.mkdir()
+    return path, out
+
+
+def host_hook(recorder, kind, **extra):
+    path, out = recorder
+    return {"path": str(path), "args": ["record-hook", str(out), kind], "env": ["FOO=bar"], **extra}
+
+
+def test_every_hook_runs_at_its_point_and_in_its_namespace(rt, recorder):
+    _, out = recorder
+    host_kinds = ("prestart", "createRuntime", "createContainer", "poststart", "poststop")
+
+    def edit(config):
+        config["hooks"] = {kind: [host_hook(recorder, kind)] for kind in host_kinds}
+        # startContainer runs inside the container: its path is the container's sh.
+        config["hooks"]["startContainer"] = [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", 'readlink /proc/self/ns/mnt > /startContainer; cat >> /startContainer']}]
+    bundle = rt.bundle(["sleep", "60"], edit=edit)
+    container_id = rt.create(bundle)
+    pid = rt.state(container_id)["pid"]
+    container_mntns = os.readlink(f"/proc/{pid}/ns/mnt")
+    host_mntns = os.readlink("/proc/self/ns/mnt")
+
+    assert (out / "order").read_text().split() == ["prestart", "createRuntime", "createContainer"]
+    for kind in ("prestart", "createRuntime"):
+        record = read_record(out / kind)
+        assert record["mntns"] == host_mntns, kind
+        assert record["state"]["id"] == container_id and record["state"]["pid"] == pid
+        assert record["state"]["status"] == "creating"
+        assert record["state"]["bundle"] == str(bundle)
+        assert record["args"] == f"{out} {kind}"
+        assert record["env"].split() == ["FOO=bar", "PWD=/"]  # only the hook's env (sh adds PWD)
+    assert read_record(out / "createContainer")["mntns"] == container_mntns
+    assert not (bundle / "rootfs" / "startContainer").exists()
+
+    rt.cmd("start", container_id, check=True)
+    assert wait_for(lambda: (bundle / "rootfs" / "startContainer").exists()
+                    and "}" in (bundle / "rootfs" / "startContainer").read_text())
+    ns_line, state_line = (bundle / "rootfs" / "startContainer").read_text().split("\n", 1)
+    assert ns_line == container_mntns
+    assert json.loads(state_line)["pid"] == pid
+    poststart = read_record(out / "poststart")
+    assert poststart["state"]["status"] == "running" and poststart["mntns"] == host_mntns
+
+    rt.cmd("delete", "--force", container_id, check=True)
+    poststop = read_record(out / "poststop")
+    assert poststop["state"]["status"] == "stopped" and poststop["state"]["id"] == container_id
+    assert (out / "order").read_text().split()[-2:] == ["poststart", "poststop"]
+
+
+def failing_hook(tmp_path, script):
+    path = tmp_path / "failing-hook"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return {"path": str(path)}
+
+
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
+def test_failing_create_time_hook_fails_create_cleanly(rt, tmp_path, kind):
+    hook = failing_hook(tmp_path, "echo boom >&2; exit 3")
+    bundle = rt.bundle(["true"], edit=lambda c: c.update(hooks={kind: [hook]}))
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1
+    assert f"{kind} hook #0" in result.stderr
+    assert "exit status 3" in result.stderr and "boom" in result.stderr
+    assert os.listdir(rt.root) == []
+
+
+def test_hook_timeout(rt, tmp_path):
+    hook = dict(failing_hook(tmp_path, "sleep 30"), timeout=1)
+    bundle = rt.bundle(["true"], edit=lambda c: c.update(hooks={"createRuntime": [hook]}))
+    started = time.monotonic()
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1 and "timed out after 1s" in result.stderr
+    assert time.monotonic() - started < 10
+
+
+def test_failing_poststart_and_poststop_only_warn(rt, tmp_path):
+    hook = failing_hook(tmp_path, "exit 1")
+    bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hooks={"poststart": [hook],
+                                                                        "poststop": [hook]}))
+    container_id = rt.create(bundle)
+    started = rt.cmd("start", container_id)
+    assert started.returncode == 0 and "poststart hook #0" in started.stderr
+    assert rt.state(container_id)["status"] == "running"
+    deleted = rt.cmd("delete", "--force", container_id)
+    assert deleted.returncode == 0 and "poststop hook #0" in deleted.stderr
+    assert not os.path.exists(rt.state_dir(container_id))
+
+
+def test_failing_start_container_hook_stops_the_container(rt):
+    bundle = rt.bundle(["sh", "-c", "touch /user-process-ran"], edit=lambda c: c.update(
+        hooks={"startContainer": [{"path": "/bin/false", "args": ["false"]}]}))
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+    assert not (bundle / "rootfs" / "user-process-ran").exists()
