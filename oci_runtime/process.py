@@ -61,10 +61,11 @@ def check_host_side(config, bundle, opts):
         raise ConfigError("hostname", "unable to set hostname without a private UTS namespace")
     if config.get("domainname") and not new_flags & namespaces.FLAGS["uts"]:
         raise ConfigError("domainname", "unable to set domainname without a private UTS namespace")
-    if new_flags & namespaces.FLAGS["user"] or any(kind == "user" for kind, _ in joins):
-        # Mappings must be written by the parent between unshare and everything
-        # else; until that lands, refuse rather than run with an unmapped root.
-        raise ConfigError("linux.namespaces", "user namespaces are not supported yet by oci-runtime")
+    if new_flags & namespaces.FLAGS["user"]:
+        linux = config.get("linux") or {}
+        for key in ("uidMappings", "gidMappings"):
+            if not linux.get(key):
+                raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
     if "mount" not in types:
         raise ConfigError("linux.namespaces", "a mount namespace is required")
     has_console = bool(opts.console_socket or opts.console_connection)
@@ -79,6 +80,34 @@ def check_host_side(config, bundle, opts):
 
 # ------------------------------------------------------------------ parent
 
+class Spawn:
+    """Everything the forked children need, made by the parent before it forks.
+
+    The exec fifo and the waiter's memfd are opened here, as host root: a
+    container root mapped to another host uid could not open them later.
+    """
+
+    def __init__(self, st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console):
+        self.st = st
+        self.config = config
+        self.opts = opts
+        self.rootfs_dir = rootfs_dir
+        self.new_flags = new_flags
+        self.joins = joins
+        self.cgroup_paths = cgroup_paths
+        self.console = console
+        self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
+        self.waiter_fd = _sealed_copy(WAITER)
+
+    def close(self):
+        os.close(self.fifo_fd)
+        os.close(self.waiter_fd)
+
+    @property
+    def new_user_namespace(self):
+        return bool(self.new_flags & namespaces.FLAGS["user"])
+
+
 def create(root, container_id, config, opts):
     """Create the container; returns its State (status created)."""
     bundle = os.path.abspath(opts.bundle)
@@ -90,6 +119,7 @@ def create(root, container_id, config, opts):
     st = state_mod.State.new(directory, container_id, bundle, config)
     st.data["rootfs"] = rootfs_dir
     made = {"cgroups": {}, "created": [], "pid": 0}
+    spawn = None
     try:
         os.mkfifo(st.fifo_path, 0o622)
         cgroup_paths = cgroups.resolve((config.get("linux") or {}).get("cgroupsPath"), container_id)
@@ -97,7 +127,8 @@ def create(root, container_id, config, opts):
         made["created"] = cgroups.create(cgroup_paths)
         st.private.update(cgroups=cgroup_paths, cgroups_created=made["created"],
                           new_namespaces=new_flags, hooks=config.get("hooks") or {})
-        _spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console, made)
+        spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console)
+        _spawn(spawn, made)
         if opts.pid_file:
             _write_pid_file(opts.pid_file, st.pid)
         st.data["status"] = "created"
@@ -107,6 +138,8 @@ def create(root, container_id, config, opts):
         _undo(st, made)
         raise
     finally:
+        if spawn is not None:
+            spawn.close()
         if console is not None:
             console.close()
         lock.release()
@@ -130,23 +163,24 @@ def _write_pid_file(path, pid):
     os.rename(tmp, path)
 
 
-def _spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console, made):
+def _spawn(spawn, made):
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
     try:
         pid = os.fork()
         if pid == 0:
             parent_end.close()
-            _intermediate(child_end.detach(), st, config, opts, rootfs_dir, new_flags, joins,
-                          cgroup_paths, console)
+            _intermediate(child_end.detach(), spawn)
         child_end.close()
-        _await_ready(Reader(parent_end.fileno()), pid, st, made)
+        _await_ready(Reader(parent_end.fileno()), pid, spawn, made)
     finally:
         parent_end.close()
         shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 0)
 
 
-def _await_ready(reader, intermediate_pid, st, made):
+def _await_ready(reader, intermediate_pid, spawn, made):
+    """Serve the children's requests until the C init says "ready" (or fails)."""
+    st = spawn.st
     hooks_requested = False
     try:
         while True:
@@ -154,7 +188,10 @@ def _await_ready(reader, intermediate_pid, st, made):
             if message is None:
                 raise OCIError(_died_message(made["pid"] or intermediate_pid))
             kind = message.get("type")
-            if kind == "hooks":
+            if kind == "userns":
+                write_id_mappings(intermediate_pid, spawn.config.get("linux") or {})
+                send(reader.fd, "continue")
+            elif kind == "hooks":
                 hooks_requested = True
             elif kind == "pid":
                 made["pid"] = message["pid"]
@@ -163,6 +200,7 @@ def _await_ready(reader, intermediate_pid, st, made):
                 intermediate_pid = 0
                 info = state_mod.process_start_time(message["pid"])
                 st.private["init_start_time"] = info[1] if info else None
+                _set_oom_score_adj(message["pid"], spawn.config["process"])
             elif kind == "ready":
                 return
             elif kind == "error":
@@ -173,6 +211,25 @@ def _await_ready(reader, intermediate_pid, st, made):
     finally:
         if intermediate_pid:
             _reap(intermediate_pid)
+
+
+def write_id_mappings(pid, linux):
+    """uid_map and gid_map of a child that has just unshared its user namespace."""
+    for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
+        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux.get(key) or ())
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(lines)
+        except OSError as exc:
+            raise OCIError(f"linux.{key}: writing {name}: {exc.strerror}") from None
+
+
+def _set_oom_score_adj(pid, process):
+    """Written by the host-side parent: lowering it needs CAP_SYS_RESOURCE in the
+    initial user namespace, which a user-namespaced init does not have."""
+    if "oomScoreAdj" in process:
+        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
+            f.write(str(process["oomScoreAdj"]))
 
 
 def _run_create_runtime_hooks(fd, st):
@@ -238,38 +295,58 @@ def _child_guard(fd, body):
     os._exit(0)
 
 
-def _intermediate(fd, st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console):
-    def body():
-        cgroups.attach(cgroup_paths, os.getpid())
-        for kind, path in joins:
-            ns_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                shim.setns(ns_fd, namespaces.FLAGS[kind])
-            except OSError as exc:
-                raise OCIError(f"joining {kind} namespace {path}: {exc.strerror}") from None
-            finally:
-                os.close(ns_fd)
+def _join_namespaces(joins):
+    for kind, path in joins:
+        ns_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            shim.unshare(new_flags)
+            shim.setns(ns_fd, namespaces.FLAGS[kind])
+        except OSError as exc:
+            raise OCIError(f"joining {kind} namespace {path}: {exc.strerror}") from None
+        finally:
+            os.close(ns_fd)
+
+
+def _enter_user_namespace(fd, spawn):
+    """Unshare the user namespace alone, have the parent write the id maps, then
+    become root in it, so every namespace created next is owned by it."""
+    try:
+        shim.unshare(namespaces.FLAGS["user"])
+    except OSError as exc:
+        raise OCIError(f"creating the user namespace: {exc.strerror}") from None
+    send(fd, "userns")
+    reply = Reader(fd).next()
+    if not reply or reply.get("type") != "continue":
+        os._exit(1)  # the parent reports its own error
+
+
+def _intermediate(fd, spawn):
+    def body():
+        cgroups.attach(spawn.cgroup_paths, os.getpid())
+        _join_namespaces(spawn.joins)
+        other_flags = spawn.new_flags
+        if spawn.new_user_namespace:
+            _enter_user_namespace(fd, spawn)
+            other_flags &= ~namespaces.FLAGS["user"]
+        if spawn.new_user_namespace or any(kind == "user" for kind, _ in spawn.joins):
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        try:
+            shim.unshare(other_flags)
         except OSError as exc:
             raise OCIError(f"creating namespaces: {exc.strerror}") from None
         pid = os.fork()
         if pid == 0:
-            _child_guard(fd, lambda: _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console))
+            _child_guard(fd, lambda: _init(fd, spawn))
         send(fd, "pid", pid=pid)
 
     _child_guard(fd, body)
 
 
-def _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console):
+def _init(fd, spawn):
+    config, opts = spawn.config, spawn.opts
     process = config["process"]
-    fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
-    waiter_fd = _sealed_copy(WAITER)
-    if "oomScoreAdj" in process:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(process["oomScoreAdj"]))
     if not opts.no_new_keyring:
-        _join_session_keyring(st.id)
+        _join_session_keyring(spawn.st.id)
     hook_state = {}
     before_pivot = None
     if config.get("hooks"):
@@ -277,24 +354,23 @@ def _init(fd, st, config, opts, rootfs_dir, new_flags, cgroup_paths, console):
 
         if hooks.wanted(config, hooks.CREATE_TIME):
             before_pivot = lambda: hook_state.update(_create_container_hooks(fd, config))  # noqa: E731
-    rootfs.prepare(config, rootfs_dir, opts.no_pivot, cgroup_paths,
-                   bool(new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
+    rootfs.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
+                   bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
     if config.get("hostname"):
         shim.sethostname(config["hostname"])
     if config.get("domainname"):
         shim.setdomainname(config["domainname"])
-    if console is not None:
-        _setup_terminal(console, process)
+    if spawn.console is not None:
+        _setup_terminal(spawn.console, process)
     rootfs.finish(config)
     _apply_rlimits(process.get("rlimits") or ())
     os.umask(process.get("user", {}).get("umask", 0o022))
     env = _environment(process)
     exe = find_executable(process["args"][0], env, process.get("cwd", "/"))
-    plan_fd = _write_plan(fd, fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state)
-    os.set_inheritable(fd, True)
-    os.set_inheritable(fifo_fd, True)
-    os.set_inheritable(plan_fd, True)
-    os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
+    plan_fd = _write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state)
+    for inherited in (fd, spawn.fifo_fd, plan_fd):
+        os.set_inheritable(inherited, True)
+    os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
 
 
 def _create_container_hooks(fd, config):

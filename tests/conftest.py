@@ -84,9 +84,11 @@ class Runtime:
         self.ids.append(container_id)
         return container_id
 
-    def bundle(self, args=("true",), name=None, edit=None, **process):
-        """A fresh bundle (own rootfs copy) whose process runs ``args``."""
-        path = self.tmp / (name or f"bundle{len(list(self.tmp.glob('bundle*')))}")
+    def bundle(self, args=("true",), name=None, edit=None, base=None, **process):
+        """A fresh bundle (own rootfs copy) whose process runs ``args``; under
+        ``base`` (default: the test's tmp dir)."""
+        base = base or self.tmp
+        path = base / (name or f"bundle{len(list(base.glob('bundle*')))}")
         shutil.copytree(self.template / "rootfs", path / "rootfs", symlinks=True)
         with open(self.template / "config.json") as f:
             config = json.load(f)

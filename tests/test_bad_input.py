@@ -178,6 +178,7 @@ def test_unknown_flag_and_command(rt):
     assert result.returncode == 1 and "frobnicate" in result.stderr
 
 
-def test_user_namespace_is_refused_clearly_until_supported(rt):
+def test_new_user_namespace_needs_mappings(rt):
     bundle = rt.bundle(edit=lambda c: c["linux"]["namespaces"].append({"type": "user"}))
-    assert_failed_cleanly(rt, create(rt, bundle), "linux.namespaces", "user namespaces are not supported")
+    assert_failed_cleanly(rt, create(rt, bundle), "linux.uidMappings",
+                          "required when a new user namespace is created")
