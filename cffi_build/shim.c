@@ -45,3 +45,32 @@ long oci_keyctl_join_session(const char *name)
 {
     return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name, 0, 0, 0);
 }
+
+#include <sys/personality.h>
+#include <stdint.h>
+
+int oci_personality(unsigned long persona) { return personality(persona); }
+
+/* struct sched_attr (include/uapi/linux/sched/types.h), not in glibc 2.36. */
+struct oci_sched_attr {
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+int oci_sched_setattr(int pid, unsigned int policy, unsigned long long flags, int nice,
+                      unsigned int priority, unsigned long long runtime,
+                      unsigned long long deadline, unsigned long long period)
+{
+    struct oci_sched_attr attr = {
+        sizeof attr, policy, flags, nice, priority, runtime, deadline, period,
+    };
+    return (int)syscall(SYS_sched_setattr, pid, &attr, 0);
+}
+
+int oci_ioprio_set(int which, int who, int ioprio)
+{
+    return (int)syscall(SYS_ioprio_set, which, who, ioprio);
+}

@@ -17,3 +17,8 @@ int oci_prctl(int option, unsigned long arg2, unsigned long arg3,
               unsigned long arg4, unsigned long arg5);
 int oci_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor);
 long oci_keyctl_join_session(const char *name);
+int oci_personality(unsigned long persona);
+int oci_sched_setattr(int pid, unsigned int policy, unsigned long long flags, int nice,
+                      unsigned int priority, unsigned long long runtime,
+                      unsigned long long deadline, unsigned long long period);
+int oci_ioprio_set(int which, int who, int ioprio);

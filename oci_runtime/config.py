@@ -171,6 +171,9 @@ _PROCESS = obj({
     "apparmorProfile": string,
     "oomScoreAdj": integer(-1000, 1000, "integer"),
     "selinuxLabel": string,
+    "scheduler": obj({"policy": string, "nice": int32, "priority": int32, "flags": array(string),
+                      "runtime": uint64, "deadline": uint64, "period": uint64}, ("policy",)),
+    "ioPriority": obj({"class": string, "priority": int32}, ("class",)),
 }, ("cwd",))
 
 _LINUX = obj({
@@ -192,6 +195,8 @@ _LINUX = obj({
     "maskedPaths": array(absolute_path),
     "readonlyPaths": array(absolute_path),
     "mountLabel": string,
+    "personality": obj({"domain": string, "flags": array(string)}, ("domain",)),
+    "timeOffsets": mapping(obj({"secs": int64, "nanosecs": uint32})),
 })
 
 DOCUMENT = obj({
@@ -215,6 +220,9 @@ DOCUMENT = obj({
 
 def _check_rules(config):
     """Cross-field rules that shapes cannot say; each names its JSON path."""
+    if not config["ociVersion"].startswith("1."):
+        raise ConfigError("ociVersion", f"unsupported version {config['ociVersion']!r} (this runtime "
+                                        "implements runtime-spec 1.x)")
     process = config.get("process")
     if process is not None and not process.get("args"):
         raise ConfigError("process.args", "must name at least one argument (the program to run)")
@@ -236,6 +244,15 @@ def _check_rules(config):
             raise ConfigError(f"linux.namespaces[{i}].type",
                               f"duplicate namespace {ns['type']!r} (also at linux.namespaces[{seen[ns['type']]}])")
         seen[ns["type"]] = i
+    seen = {}
+    for i, device in enumerate(linux.get("devices", ())):
+        path = os.path.normpath(device["path"])
+        if path in seen:
+            raise ConfigError(f"linux.devices[{i}].path",
+                              f"duplicate device {path} (also at linux.devices[{seen[path]}])")
+        if device["type"] != "p" and ("major" not in device or "minor" not in device):
+            raise ConfigError(f"linux.devices[{i}]", "major and minor are required for this type")
+        seen[path] = i
     if not config.get("root", {}).get("path"):
         raise ConfigError("root.path", "must not be empty")
 

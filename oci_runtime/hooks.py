@@ -10,7 +10,7 @@ Where each kind runs and what a failure does:
                            process is exec'd (run by the C init, init.c)
                                                             -> error, container stops
   poststart                start, in the runtime, after the process started
-                                                            -> warning only (spec)
+                                                            -> error, container stopped (1.3)
   poststop                 delete, after the container is deleted -> warning only
 Each hook gets the container's state JSON on stdin, exactly its own ``args``
 (args[0] is argv[0]) and ``env`` (nothing else), and is killed after

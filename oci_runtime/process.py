@@ -27,7 +27,8 @@ import socket
 import struct
 import termios
 
-from oci_runtime import capabilities, cgroups, log, namespaces, rootfs, shim, state as state_mod
+from oci_runtime import capabilities, cgroups, kernel_settings, log, namespaces, rootfs, shim
+from oci_runtime import state as state_mod
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.sync import Reader, describe, send
 
@@ -66,6 +67,7 @@ def check_host_side(config, bundle, opts):
         for key in ("uidMappings", "gidMappings"):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
+    kernel_settings.check(config, new_flags)
     if "mount" not in types:
         raise ConfigError("linux.namespaces", "a mount namespace is required")
     has_console = bool(opts.console_socket or opts.console_connection)
@@ -334,6 +336,7 @@ def _intermediate(fd, spawn):
             shim.unshare(other_flags)
         except OSError as exc:
             raise OCIError(f"creating namespaces: {exc.strerror}") from None
+        kernel_settings.apply_time_offsets(spawn.config.get("linux") or {})
         pid = os.fork()
         if pid == 0:
             _child_guard(fd, lambda: _init(fd, spawn))
@@ -347,6 +350,7 @@ def _init(fd, spawn):
     process = config["process"]
     if not opts.no_new_keyring:
         _join_session_keyring(spawn.st.id)
+    os.chdir(spawn.st.data["bundle"])  # relative mount sources are relative to the bundle
     hook_state = {}
     before_pivot = None
     if config.get("hooks"):
@@ -360,11 +364,16 @@ def _init(fd, spawn):
         shim.sethostname(config["hostname"])
     if config.get("domainname"):
         shim.setdomainname(config["domainname"])
+    if spawn.new_flags & namespaces.FLAGS["network"]:
+        kernel_settings.loopback_up()
+    kernel_settings.apply_sysctls((config.get("linux") or {}).get("sysctl") or {})
     if spawn.console is not None:
         _setup_terminal(spawn.console, process)
     rootfs.finish(config)
+    kernel_settings.apply_process_attributes(config, shim)
     _apply_rlimits(process.get("rlimits") or ())
-    os.umask(process.get("user", {}).get("umask", 0o022))
+    if "umask" in process.get("user", {}):  # unset: keep the caller's, as the spec says
+        os.umask(process["user"]["umask"])
     env = _environment(process)
     exe = find_executable(process["args"][0], env, process.get("cwd", "/"))
     plan_fd = _write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state)

@@ -193,6 +193,34 @@ def setup_dev(rootfs):
         os.umask(old_umask)
 
 
+DEVICE_TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+
+
+def create_devices(rootfs, devices):
+    """linux.devices: nodes made with mknod (or, where that is not allowed, as in
+    a user namespace, the host's node of the same path bind-mounted)."""
+    old_umask = os.umask(0)
+    try:
+        for device in devices:
+            target = resolve_in_root(rootfs, device["path"])
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if os.path.lexists(target):
+                if os.path.isdir(target) and not os.path.islink(target):
+                    raise MountError(f"linux.devices: {device['path']} is a directory in the rootfs")
+                os.unlink(target)
+            mode = DEVICE_TYPES[device["type"]] | (device.get("fileMode", 0o666) & 0o7777)
+            try:
+                shim.mknod(target, mode, device.get("major", 0), device.get("minor", 0))
+            except OSError:
+                _make_target(target, True)
+                _mount(device["path"], target, None, shim.MS_BIND, None,
+                       f"linux.devices: binding {device['path']} from the host")
+                continue
+            os.chown(target, device.get("uid", 0), device.get("gid", 0))
+    finally:
+        os.umask(old_umask)
+
+
 def pivot(rootfs):
     """pivot_root into rootfs with the old root stacked underneath, then detach it."""
     os.chdir(rootfs)
@@ -264,6 +292,7 @@ def prepare(config, rootfs, no_pivot, cgroup_paths, cgroupns, before_pivot=None)
     for entry in config.get("mounts") or ():
         mount_entry(rootfs, entry, cgroup_paths, cgroupns)
     setup_dev(rootfs)
+    create_devices(rootfs, linux.get("devices") or ())
     if before_pivot is not None:
         before_pivot()
     if no_pivot:

@@ -104,3 +104,16 @@ def mknod(path, mode, major, minor):
 
 def keyctl_join_session(name):
     _check(lib.oci_keyctl_join_session(name.encode()), "keyctl(KEYCTL_JOIN_SESSION_KEYRING)")
+
+
+def personality(persona):
+    _check(lib.oci_personality(persona), "personality")
+
+
+def sched_setattr(pid, policy, flags, nice, priority, runtime, deadline, period):
+    _check(lib.oci_sched_setattr(pid, policy, flags, nice, priority, runtime, deadline, period),
+           "sched_setattr")
+
+
+def ioprio_set(which, who, ioprio):
+    _check(lib.oci_ioprio_set(which, who, ioprio), "ioprio_set")

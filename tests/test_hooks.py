@@ -121,14 +121,20 @@ def test_hook_timeout(rt, tmp_path):
     assert time.monotonic() - started < 10
 
 
-def test_failing_poststart_and_poststop_only_warn(rt, tmp_path):
+def test_failing_poststart_is_an_error_and_stops_the_container(rt, tmp_path):
     hook = failing_hook(tmp_path, "exit 1")
-    bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hooks={"poststart": [hook],
-                                                                        "poststop": [hook]}))
+    bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hooks={"poststart": [hook]}))
     container_id = rt.create(bundle)
     started = rt.cmd("start", container_id)
-    assert started.returncode == 0 and "poststart hook #0" in started.stderr
-    assert rt.state(container_id)["status"] == "running"
+    assert started.returncode == 1 and "poststart hook #0" in started.stderr
+    assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
+
+
+def test_failing_poststop_only_warns(rt, tmp_path):
+    hook = failing_hook(tmp_path, "exit 1")
+    bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hooks={"poststop": [hook]}))
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
     deleted = rt.cmd("delete", "--force", container_id)
     assert deleted.returncode == 0 and "poststop hook #0" in deleted.stderr
     assert not os.path.exists(rt.state_dir(container_id))

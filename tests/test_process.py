@@ -77,6 +77,22 @@ def test_rlimits_and_umask(rt):
     assert rt.run(bundle).stdout.split() == ["256", "512", "0027"]
 
 
+def test_umask_is_inherited_when_unset(rt):
+    bundle = rt.bundle(["sh", "-c", "umask"])
+    result = rt.run(bundle, preexec_fn=lambda: os.umask(0o077))
+    assert result.stdout.strip() == "0077"
+
+
+def test_relative_bind_source_is_relative_to_the_bundle(rt):
+    def edit(config):
+        config["mounts"].append({"destination": "/from-bundle", "type": "bind",
+                                 "source": "shared-data", "options": ["bind", "ro"]})
+    bundle = rt.bundle(["cat", "/from-bundle/file"], edit=edit)
+    (bundle / "shared-data").mkdir()
+    (bundle / "shared-data" / "file").write_text("relative\n")
+    assert rt.run(bundle, cwd="/").stdout == "relative\n"
+
+
 def test_oom_score_adj(rt):
     bundle = rt.bundle(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=123)
     assert rt.run(bundle).stdout.strip() == "123"

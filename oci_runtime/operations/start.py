@@ -30,7 +30,18 @@ def main(g, opts, args):
             os.close(fd)
         os.unlink(st.fifo_path)
         if st.private.get("hooks", {}).get("poststart"):
-            from oci_runtime import hooks
-
-            hooks.run(st.private["hooks"], "poststart", hooks.hook_state(st, "running"), warn_only=True)
+            _run_poststart(st)
     return 0
+
+
+def _run_poststart(st):
+    """runtime-spec 1.3: a failed poststart hook is an error and the container is stopped."""
+    from oci_runtime import hooks
+    from oci_runtime.operations.kill import signal_all, signal_init
+
+    try:
+        hooks.run(st.private["hooks"], "poststart", hooks.hook_state(st, "running"))
+    except OCIError:
+        signal_init(st, 9)
+        signal_all(st, 9)
+        raise

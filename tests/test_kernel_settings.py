@@ -1,0 +1,105 @@
+"""sysctl, devices, personality, scheduler, I/O priority, time namespace, loopback."""
+import os
+
+import pytest
+
+
+def create_fails(rt, bundle, *phrases):
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in result.stderr, result.stderr
+    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+
+
+def without(kind):
+    def edit(config):
+        config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != kind]
+    return edit
+
+
+def test_namespaced_sysctls_apply_inside_only(rt):
+    host_forward = open("/proc/sys/net/ipv4/ip_forward").read()
+    host_shmmni = open("/proc/sys/kernel/shmmni").read()
+    bundle = rt.bundle(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"],
+                       edit=lambda c: c["linux"].update(sysctl={"net.ipv4.ip_forward": "1",
+                                                                "kernel.shmmni": "1234"}))
+    assert rt.run(bundle).stdout.split() == ["1", "1234"]
+    assert open("/proc/sys/net/ipv4/ip_forward").read() == host_forward
+    assert open("/proc/sys/kernel/shmmni").read() == host_shmmni
+
+
+@pytest.mark.parametrize("key, drop, phrase", [
+    ("net.ipv4.ip_forward", "network", "needs a new network namespace"),
+    ("kernel.shmmax", "ipc", "needs a new ipc namespace"),
+    ("vm.swappiness", None, "is not in a separate kernel namespace"),
+])
+def test_host_affecting_sysctls_are_refused(rt, key, drop, phrase):
+    def edit(config):
+        if drop:
+            without(drop)(config)
+        config["linux"]["sysctl"] = {key: "1"}
+    create_fails(rt, rt.bundle(edit=edit), f"linux.sysctl.{key}", phrase)
+
+
+def test_loopback_is_up_in_a_new_network_namespace(rt):
+    bundle = rt.bundle(["cat", "/sys/class/net/lo/flags"])
+    assert int(rt.run(bundle).stdout, 16) & 0x1
+
+
+def test_devices_are_created_with_mode_and_owner(rt):
+    devices = [{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600,
+                "uid": 1000, "gid": 1000},
+               {"path": "/dev/sub/fifo", "type": "p", "fileMode": 0o644}]
+    bundle = rt.bundle(["sh", "-c", "ls -ln /dev/mynull /dev/sub/fifo; echo x > /dev/mynull && echo ok"],
+                       edit=lambda c: c["linux"].update(devices=devices), user={"uid": 1000, "gid": 1000})
+    lines = rt.run(bundle).stdout.splitlines()
+    null_line = next(l for l in lines if l.endswith("/dev/mynull"))
+    assert null_line.split()[0] == "crw-------" and null_line.split()[2:6] == ["1000", "1000", "1,", "3"]
+    assert next(l for l in lines if l.endswith("/dev/sub/fifo")).startswith("prw-r--r--")
+    assert lines[-1] == "ok"
+
+
+def test_duplicate_devices_are_an_error(rt):
+    device = {"path": "/dev/x", "type": "c", "major": 1, "minor": 3}
+    create_fails(rt, rt.bundle(edit=lambda c: c["linux"].update(devices=[device, device])),
+                 "linux.devices[1].path", "duplicate device")
+
+
+def test_personality_linux32(rt):
+    bundle = rt.bundle(["uname", "-m"], edit=lambda c: c["linux"].update(personality={"domain": "LINUX32"}))
+    assert rt.run(bundle).stdout.strip() in ("i686", "i386")
+
+
+def test_scheduler_and_io_priority(rt):
+    bundle = rt.bundle(["sh", "-c", "cut -d' ' -f19,41 /proc/self/stat; ionice"],
+                       scheduler={"policy": "SCHED_BATCH", "nice": 7},
+                       ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6})
+    out = rt.run(bundle).stdout.splitlines()
+    nice, policy = out[0].split()
+    assert (nice, policy) == ("7", "3")  # SCHED_BATCH == 3
+    assert out[1].strip() == "best-effort: prio 6"
+
+
+def test_time_namespace_offsets(rt):
+    host_uptime = float(open("/proc/uptime").read().split()[0])
+
+    def edit(config):
+        config["linux"]["namespaces"].append({"type": "time"})
+        config["linux"]["timeOffsets"] = {"boottime": {"secs": 86400 * 10, "nanosecs": 0}}
+    seen = float(rt.run(rt.bundle(["cat", "/proc/uptime"], edit=edit)).stdout.split()[0])
+    assert seen > host_uptime + 86400 * 10 - 60
+
+
+def test_time_offsets_need_a_time_namespace(rt):
+    bundle = rt.bundle(edit=lambda c: c["linux"].update(timeOffsets={"boottime": {"secs": 5}}))
+    create_fails(rt, bundle, "linux.timeOffsets", "requires a new time namespace")
+
+
+@pytest.mark.parametrize("field", ["apparmorProfile", "selinuxLabel"])
+def test_lsm_labels_without_the_lsm_are_an_error(rt, field):
+    create_fails(rt, rt.bundle(**{field: "some-label"}), f"process.{field}", "not")
+
+
+def test_bad_scheduler_policy(rt):
+    create_fails(rt, rt.bundle(scheduler={"policy": "SCHED_BOGUS"}), "process.scheduler.policy")
