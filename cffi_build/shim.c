@@ -74,3 +74,27 @@ int oci_ioprio_set(int which, int who, int ioprio)
 {
     return (int)syscall(SYS_ioprio_set, which, who, ioprio);
 }
+
+/* struct mount_attr (include/uapi/linux/mount.h). */
+struct oci_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+int oci_mount_setattr(int dirfd, const char *path, unsigned int flags,
+                      unsigned long long attr_set, unsigned long long attr_clr,
+                      unsigned long long propagation, unsigned long long userns_fd)
+{
+    struct oci_mount_attr attr = { attr_set, attr_clr, propagation, userns_fd };
+    return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr);
+}
+
+int oci_open_tree(int dirfd, const char *path, unsigned int flags)
+{
+    return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path,
+                   unsigned int flags)
+{
+    return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
+}

@@ -22,3 +22,9 @@ int oci_sched_setattr(int pid, unsigned int policy, unsigned long long flags, in
                       unsigned int priority, unsigned long long runtime,
                       unsigned long long deadline, unsigned long long period);
 int oci_ioprio_set(int which, int who, int ioprio);
+int oci_mount_setattr(int dirfd, const char *path, unsigned int flags,
+                      unsigned long long attr_set, unsigned long long attr_clr,
+                      unsigned long long propagation, unsigned long long userns_fd);
+int oci_open_tree(int dirfd, const char *path, unsigned int flags);
+int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path,
+                   unsigned int flags);

@@ -42,6 +42,21 @@ PROPAGATION_FLAGS = {
     "slave": shim.MS_SLAVE, "rslave": shim.MS_SLAVE | shim.MS_REC,
     "unbindable": shim.MS_UNBINDABLE, "runbindable": shim.MS_UNBINDABLE | shim.MS_REC,
 }
+_ATIME = shim.MOUNT_ATTR__ATIME
+# Recursive options (mount_setattr with AT_RECURSIVE): option -> (attr_set, attr_clr).
+RECURSIVE_ATTRS = {
+    "rro": (shim.MOUNT_ATTR_RDONLY, 0), "rrw": (0, shim.MOUNT_ATTR_RDONLY),
+    "rnosuid": (shim.MOUNT_ATTR_NOSUID, 0), "rsuid": (0, shim.MOUNT_ATTR_NOSUID),
+    "rnodev": (shim.MOUNT_ATTR_NODEV, 0), "rdev": (0, shim.MOUNT_ATTR_NODEV),
+    "rnoexec": (shim.MOUNT_ATTR_NOEXEC, 0), "rexec": (0, shim.MOUNT_ATTR_NOEXEC),
+    "rnodiratime": (shim.MOUNT_ATTR_NODIRATIME, 0), "rdiratime": (0, shim.MOUNT_ATTR_NODIRATIME),
+    "rrelatime": (shim.MOUNT_ATTR_RELATIME, _ATIME), "rnorelatime": (shim.MOUNT_ATTR_STRICTATIME, _ATIME),
+    "rnoatime": (shim.MOUNT_ATTR_NOATIME, _ATIME), "ratime": (shim.MOUNT_ATTR_RELATIME, _ATIME),
+    "rstrictatime": (shim.MOUNT_ATTR_STRICTATIME, _ATIME), "rnostrictatime": (shim.MOUNT_ATTR_RELATIME, _ATIME),
+    "rnosymfollow": (shim.MOUNT_ATTR_NOSYMFOLLOW, 0), "rsymfollow": (0, shim.MOUNT_ATTR_NOSYMFOLLOW),
+}
+# Options that change how the runtime mounts, rather than flags or fs data.
+EXTENSIONS = ("tmpcopyup", "idmap", "ridmap")
 DEFAULT_DEVICES = (  # name, major, minor
     ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7),
     ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
@@ -56,20 +71,38 @@ class MountError(OCIError):
     pass
 
 
+class MountOptions:
+    """A mount's options sorted into what each needs: mount(2) flags, propagation
+    calls, recursive mount_setattr attributes, runtime extensions, and the rest,
+    which goes to the filesystem as its data string (as the spec says)."""
+
+    def __init__(self, options):
+        self.flags = 0
+        self.propagation = []
+        self.attr_set = self.attr_clr = 0
+        self.extensions = set()
+        data = []
+        for option in options or ():
+            if option in MOUNT_FLAGS:
+                set_bits, clear_bits = MOUNT_FLAGS[option]
+                self.flags = (self.flags | set_bits) & ~clear_bits
+            elif option in PROPAGATION_FLAGS:
+                self.propagation.append(PROPAGATION_FLAGS[option])
+            elif option in RECURSIVE_ATTRS:
+                set_bits, clear_bits = RECURSIVE_ATTRS[option]
+                self.attr_set = (self.attr_set & ~clear_bits) | set_bits
+                self.attr_clr = (self.attr_clr & ~set_bits) | clear_bits
+            elif option in EXTENSIONS:
+                self.extensions.add(option)
+            else:
+                data.append(option)
+        self.data = ",".join(data)
+
+
 def parse_options(options):
     """(flags, propagation flags list, data string) from a mount's options."""
-    flags = 0
-    propagation = []
-    data = []
-    for option in options or ():
-        if option in MOUNT_FLAGS:
-            set_bits, clear_bits = MOUNT_FLAGS[option]
-            flags = (flags | set_bits) & ~clear_bits
-        elif option in PROPAGATION_FLAGS:
-            propagation.append(PROPAGATION_FLAGS[option])
-        else:
-            data.append(option)
-    return flags, propagation, ",".join(data)
+    parsed = MountOptions(options)
+    return parsed.flags, parsed.propagation, parsed.data
 
 
 def resolve_in_root(root, path, max_links=255):
@@ -122,7 +155,8 @@ def mount_entry(rootfs, entry, cgroup_paths, cgroupns):
     target = resolve_in_root(rootfs, destination)
     fstype = entry.get("type") or ""
     source = entry.get("source") or fstype or "none"
-    flags, propagation, data = parse_options(entry.get("options"))
+    opts = MountOptions(entry.get("options"))
+    flags = opts.flags
     what = f'mounting "{source}" to "{destination}" (type {fstype or "bind"})'
     is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
     if fstype == "cgroup" or fstype == "cgroup2":
@@ -132,15 +166,114 @@ def mount_entry(rootfs, entry, cgroup_paths, cgroupns):
         if not os.path.exists(source):
             raise MountError(f"{what}: source does not exist")
         _make_target(target, not os.path.isdir(source))
-        _mount(source, target, None, shim.MS_BIND | (flags & shim.MS_REC), None, what)
+        if opts.extensions & {"idmap", "ridmap"}:
+            _idmapped_bind(source, target, entry, "ridmap" in opts.extensions or flags & shim.MS_REC, what)
+        else:
+            _mount(source, target, None, shim.MS_BIND | (flags & shim.MS_REC), None, what)
         extra = flags & ~(shim.MS_BIND | shim.MS_REC | shim.MS_REMOUNT)
         if extra:
             _mount(None, target, None, shim.MS_BIND | shim.MS_REMOUNT | extra, None, what)
+    elif "tmpcopyup" in opts.extensions and fstype == "tmpfs":
+        _make_target(target, False)
+        _tmpfs_with_copy_up(target, flags, opts.data or None, what)
     else:
         _make_target(target, False)
-        _mount(source, target, fstype, flags, data or None, what)
-    for pflag in propagation:
+        _mount(source, target, fstype, flags, opts.data or None, what)
+    for pflag in opts.propagation:
         _mount(None, target, None, pflag, None, f"{what}: setting propagation")
+    if opts.attr_set or opts.attr_clr:
+        try:
+            shim.mount_setattr(target, shim.AT_RECURSIVE, opts.attr_set, opts.attr_clr)
+        except OSError as exc:
+            raise MountError(f"{what}: recursive options: {exc.strerror}") from None
+
+
+def _tmpfs_with_copy_up(target, flags, data, what):
+    """tmpcopyup: the new tmpfs starts with a copy of what the image had there."""
+    import shutil
+    import tempfile
+
+    staging = tempfile.mkdtemp(prefix=".oci-tmpcopyup-", dir=os.path.dirname(target))
+    try:
+        _mount("tmpfs", staging, "tmpfs", flags, data, what)
+        for name in os.listdir(target):
+            src, dst = os.path.join(target, name), os.path.join(staging, name)
+            if os.path.isdir(src) and not os.path.islink(src):
+                shutil.copytree(src, dst, symlinks=True, copy_function=_copy_with_owner)
+            else:
+                _copy_with_owner(src, dst)
+        st = os.stat(target)
+        os.chown(staging, st.st_uid, st.st_gid)
+        os.chmod(staging, st.st_mode & 0o7777)
+        _mount(staging, target, None, shim.MS_MOVE, None, what)
+    finally:
+        os.rmdir(staging)
+
+
+def _copy_with_owner(src, dst):
+    import shutil
+
+    shutil.copy2(src, dst, follow_symlinks=False)
+    st = os.lstat(src)
+    os.lchown(dst, st.st_uid, st.st_gid)
+    return dst
+
+
+def _idmapped_bind(source, target, entry, recursive, what):
+    """An idmapped bind mount: clone the source tree, attach a user namespace that
+    carries the mount's uid/gid mappings, and move the clone onto the target."""
+    uid_maps, gid_maps = entry.get("uidMappings"), entry.get("gidMappings")
+    if not uid_maps or not gid_maps:
+        raise MountError(f"{what}: idmap needs both uidMappings and gidMappings on the mount")
+    userns_fd = _mapped_user_namespace(uid_maps, gid_maps)
+    try:
+        flags = shim.OPEN_TREE_CLONE | shim.OPEN_TREE_CLOEXEC | (shim.AT_RECURSIVE if recursive else 0)
+        tree = shim.open_tree(source, flags)
+        try:
+            shim.mount_setattr("", shim.AT_EMPTY_PATH | (shim.AT_RECURSIVE if recursive else 0),
+                               attr_set=shim.MOUNT_ATTR_IDMAP, userns_fd=userns_fd, dirfd=tree)
+            shim.move_mount(tree, target)
+        finally:
+            os.close(tree)
+    except OSError as exc:
+        raise MountError(f"{what}: idmapped mount: {exc.strerror}") from None
+    finally:
+        os.close(userns_fd)
+
+
+def _mapped_user_namespace(uid_maps, gid_maps):
+    """A user namespace with the given mappings, held open by fd (its process is gone)."""
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            shim.unshare(shim.CLONE_NEWUSER)
+            # /proc is still the host's procfs here (this runs before pivot_root in a
+            # new pid namespace): /proc/self names this process by its host pid.
+            os.write(ready_w, os.readlink("/proc/self").encode())
+            os.read(done_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        proc_pid = os.read(ready_r, 32).decode()
+        if not proc_pid.isdigit():
+            raise MountError("idmapped mount: could not create a user namespace")
+        try:
+            for name, maps in (("uid_map", uid_maps), ("gid_map", gid_maps)):
+                with open(f"/proc/{proc_pid}/{name}", "w") as f:
+                    f.write("".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in maps))
+            return os.open(f"/proc/{proc_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise MountError(f"idmapped mount: writing the mount's id mappings: {exc.strerror}") from None
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(pid, 0)
 
 
 def mount_cgroups(target, flags, cgroup_paths, cgroupns, what):
@@ -225,9 +358,10 @@ def pivot(rootfs):
     """pivot_root into rootfs with the old root stacked underneath, then detach it."""
     os.chdir(rootfs)
     shim.pivot_root(".", ".")
-    # The old root is now mounted on top of "/": make it a slave so the
-    # unmount cannot propagate to the host, then lazily detach it.
-    shim.mount(None, ".", None, shim.MS_SLAVE | shim.MS_REC)
+    # The old root is now mounted on top of "/"; lazily detach it.  Its unmount
+    # cannot reach the host: prepare() made every mount a slave before anything
+    # else.  (An rslave here would also hit the new root's mounts and undo the
+    # propagation options the config asked for.)
     shim.umount2(".", shim.MNT_DETACH)
     os.chdir("/")
 

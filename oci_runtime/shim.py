@@ -117,3 +117,36 @@ def sched_setattr(pid, policy, flags, nice, priority, runtime, deadline, period)
 
 def ioprio_set(which, who, ioprio):
     _check(lib.oci_ioprio_set(which, who, ioprio), "ioprio_set")
+
+
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+AT_EMPTY_PATH = 0x1000
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = 0o2000000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_IDMAP = 0x100000
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+
+
+def mount_setattr(path, flags, attr_set=0, attr_clr=0, propagation=0, userns_fd=0, dirfd=AT_FDCWD):
+    _check(lib.oci_mount_setattr(dirfd, _b(path), flags, attr_set, attr_clr, propagation, userns_fd),
+           "mount_setattr", path)
+
+
+def open_tree(path, flags, dirfd=AT_FDCWD):
+    return _check(lib.oci_open_tree(dirfd, _b(path), flags), "open_tree", path)
+
+
+def move_mount(from_fd, to_path):
+    _check(lib.oci_move_mount(from_fd, b"", AT_FDCWD, _b(to_path), MOVE_MOUNT_F_EMPTY_PATH),
+           "move_mount", to_path)
