@@ -195,6 +195,7 @@ _LINUX = obj({
     "maskedPaths": array(absolute_path),
     "readonlyPaths": array(absolute_path),
     "mountLabel": string,
+    "netDevices": mapping(obj({"name": string})),
     "personality": obj({"domain": string, "flags": array(string)}, ("domain",)),
     "timeOffsets": mapping(obj({"secs": int64, "nanosecs": uint32})),
 })

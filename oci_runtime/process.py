@@ -68,6 +68,10 @@ def check_host_side(config, bundle, opts):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
     kernel_settings.check(config, new_flags)
+    if (config.get("linux") or {}).get("netDevices"):
+        from oci_runtime import netdevices
+
+        netdevices.check(config, new_flags)
     if "mount" not in types:
         raise ConfigError("linux.namespaces", "a mount namespace is required")
     has_console = bool(opts.console_socket or opts.console_connection)
@@ -203,6 +207,11 @@ def _await_ready(reader, intermediate_pid, spawn, made):
                 info = state_mod.process_start_time(message["pid"])
                 st.private["init_start_time"] = info[1] if info else None
                 _set_oom_score_adj(message["pid"], spawn.config["process"])
+                net_devices = (spawn.config.get("linux") or {}).get("netDevices")
+                if net_devices:
+                    from oci_runtime import netdevices
+
+                    netdevices.move_all(net_devices, message["pid"])
             elif kind == "ready":
                 return
             elif kind == "error":

@@ -35,6 +35,8 @@ MOUNT_FLAGS = {
     "nosymfollow": (shim.MS_NOSYMFOLLOW, 0), "symfollow": (0, shim.MS_NOSYMFOLLOW),
     "silent": (shim.MS_SILENT, 0), "loud": (0, shim.MS_SILENT),
     "bind": (shim.MS_BIND, 0), "rbind": (shim.MS_BIND | shim.MS_REC, 0),
+    "iversion": (1 << 23, 0), "noiversion": (0, 1 << 23),
+    "defaults": (0, 0),
 }
 PROPAGATION_FLAGS = {
     "private": shim.MS_PRIVATE, "rprivate": shim.MS_PRIVATE | shim.MS_REC,
