@@ -11,7 +11,7 @@ import pytest
 
 from conftest import RUNTIME
 from oci_runtime import OCI_VERSION
-from oci_runtime.rootfs import MOUNT_FLAGS, PROPAGATION_FLAGS, parse_options
+from oci_runtime.rootfs import MountOptions
 
 SCHEMA = Path(__file__).resolve().parent.parent / "specs" / "features.schema.json"
 
@@ -34,18 +34,22 @@ def test_versions(features):
     assert features["ociVersionMax"] == OCI_VERSION == "1.3.0"
 
 
-def test_every_mount_option_is_a_flag_parse_options_knows(features):
-    assert features["mountOptions"]
+def test_every_mount_option_is_one_the_runtime_acts_on(features):
+    assert {"rro", "rnosuid", "tmpcopyup", "idmap", "ridmap", "nosymfollow", "rshared"} <= set(
+        features["mountOptions"])
     for option in features["mountOptions"]:
-        assert option in MOUNT_FLAGS or option in PROPAGATION_FLAGS, option
-        flags, propagation, data = parse_options([option])
-        assert data == "", f"{option} would be passed as filesystem data"
+        assert MountOptions([option]).data == "", f"{option} would be passed as filesystem data"
+
+
+def test_extensions_that_work_are_enabled(features):
+    assert features["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+    assert features["linux"]["netDevices"]["enabled"] is True
 
 
 def test_capabilities_and_namespaces(features):
     linux = features["linux"]
     assert {"CAP_CHOWN", "CAP_KILL"} <= set(linux["capabilities"])
-    assert {"mount", "pid"} <= set(linux["namespaces"])
+    assert {"mount", "pid", "user", "time", "cgroup"} <= set(linux["namespaces"])
 
 
 def test_hooks_and_annotations(features):

@@ -3,7 +3,7 @@
 Every list is built from the tables the runtime itself uses (mount option
 tables, namespace flags, capability names, hook names), so the document
 cannot drift from what `create` accepts.  Things the runtime does not do
-yet (seccomp, AppArmor, SELinux, idmapped mounts, systemd cgroups...) are
+yet (seccomp, AppArmor, SELinux, systemd cgroups...) are
 reported as disabled rather than left out, so callers need not guess.
 """
 import json
@@ -14,9 +14,8 @@ from oci_runtime import OCI_VERSION, __version__, capabilities, namespaces
 OCI_VERSION_MIN = "1.0.0"
 DEFAULT_HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer",
                       "poststart", "poststop")
-# Not advertised: "user" is refused by `create` (id mappings are not written yet);
-# "time" is unshared but linux.timeOffsets is not applied, so it is not claimed.
-UNSUPPORTED_NAMESPACES = ("user", "time")
+# Namespace types create does not fully handle (none today; kept so the list can shrink honestly).
+UNSUPPORTED_NAMESPACES = ()
 
 
 def hook_names():
@@ -29,10 +28,11 @@ def hook_names():
 
 
 def mount_options():
-    """Options rootfs.parse_options turns into mount flags (data options are filesystem-specific)."""
-    from oci_runtime.rootfs import MOUNT_FLAGS, PROPAGATION_FLAGS
+    """Options the runtime itself acts on: mount(2) flags, propagation, recursive
+    mount_setattr attributes and extensions (data options are filesystem-specific)."""
+    from oci_runtime.rootfs import EXTENSIONS, MOUNT_FLAGS, PROPAGATION_FLAGS, RECURSIVE_ATTRS
 
-    return sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS))
+    return sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS) | set(RECURSIVE_ATTRS) | set(EXTENSIONS))
 
 
 def namespace_types():
@@ -60,7 +60,8 @@ def linux_features():
         "apparmor": dict(disabled),
         "selinux": dict(disabled),
         "intelRdt": dict(disabled),
-        "mountExtensions": {"idmap": dict(disabled)},
+        "mountExtensions": {"idmap": {"enabled": True}},
+        "netDevices": {"enabled": True},
     }
 
 
