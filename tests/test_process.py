@@ -317,3 +317,14 @@ def test_run_with_terminal_relays_the_pty(rt):
     bundle = rt.bundle(["sh", "-c", "tty; echo done"], terminal=True)
     out = rt.run(bundle).stdout
     assert "/dev/pts/0" in out and "done" in out
+
+
+@pytest.mark.parametrize("no_new_keyring", [False, True])
+def test_session_keyring(rt, no_new_keyring):
+    def edit(config):
+        config["linux"]["maskedPaths"] = [p for p in config["linux"]["maskedPaths"] if p != "/proc/keys"]
+    bundle = rt.bundle(["cat", "/proc/keys"], edit=edit)
+    extra = ["--no-new-keyring"] if no_new_keyring else []
+    keys = rt.run(bundle, *extra).stdout
+    container_id = rt.ids[-1]
+    assert (f"_ses.{container_id}" in keys) is not no_new_keyring
