@@ -86,6 +86,18 @@ def make_bundles(workdir):
     return bundle
 
 
+def remove_bench_cgroups():
+    """runc removes only a container's leaf cgroup: the benchmark owns the parent."""
+    for entry in os.listdir("/sys/fs/cgroup"):
+        for path in (os.path.join("/sys/fs/cgroup", entry, "oci-runtime-bench"),
+                     os.path.join("/sys/fs/cgroup", "oci-runtime-bench")):
+            if os.path.isdir(path):
+                for leaf in os.listdir(path):
+                    if os.path.isdir(os.path.join(path, leaf)):
+                        os.rmdir(os.path.join(path, leaf))
+                os.rmdir(path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iterations", type=int, default=20)
@@ -97,10 +109,17 @@ def main():
     with tempfile.TemporaryDirectory(prefix="oci-bench-") as workdir:
         bundle = make_bundles(workdir)
         roots = {n: os.path.join(workdir, f"root-{n}") for n in runtimes}
-        for i in range(args.iterations):
-            order = list(runtimes) if i % 2 == 0 else list(reversed(list(runtimes)))
-            for name in order:
-                one_cycle(name, runtimes[name], bundle, roots[name], f"bench{i}", timings, memory)
+        try:
+            for i in range(args.iterations):
+                order = list(runtimes) if i % 2 == 0 else list(reversed(list(runtimes)))
+                for name in order:
+                    one_cycle(name, runtimes[name], bundle, roots[name], f"bench{i}", timings, memory)
+        finally:
+            for name, root in roots.items():
+                for cid in os.listdir(root) if os.path.isdir(root) else ():
+                    subprocess.run([runtimes[name], "--root", root, "delete", "--force", cid],
+                                   capture_output=True)
+            remove_bench_cgroups()
     print(f"{'step':<8} {'oci-runtime ms':>15} {'runc ms':>10} {'ratio':>7}   (median of {args.iterations})")
     for step in STEPS:
         ours = statistics.median(timings["oci-runtime"][step]) * 1000
