@@ -131,6 +131,7 @@ def create(root, container_id, config, opts):
         cgroup_paths = cgroups.resolve((config.get("linux") or {}).get("cgroupsPath"), container_id)
         made["cgroups"] = cgroup_paths
         made["created"] = cgroups.create(cgroup_paths)
+        _apply_resources(cgroup_paths, config)
         st.private.update(cgroups=cgroup_paths, cgroups_created=made["created"],
                           new_namespaces=new_flags, hooks=config.get("hooks") or {})
         spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console)
@@ -149,6 +150,16 @@ def create(root, container_id, config, opts):
         if console is not None:
             console.close()
         lock.release()
+
+
+def _apply_resources(cgroup_paths, config, deferred=False):
+    """Limits and device rules are in place before the first process joins; the
+    deferred ones (pids) once the init exists, still before any user code runs."""
+    from oci_runtime.cgroups import devices, resources
+
+    resources.apply(cgroup_paths, (config.get("linux") or {}).get("resources") or {}, deferred)
+    if not deferred:
+        devices.apply(cgroup_paths, config)
 
 
 def _connect_console(path):
@@ -207,6 +218,7 @@ def _await_ready(reader, intermediate_pid, spawn, made):
                 info = state_mod.process_start_time(message["pid"])
                 st.private["init_start_time"] = info[1] if info else None
                 _set_oom_score_adj(message["pid"], spawn.config["process"])
+                _apply_resources(spawn.cgroup_paths, spawn.config, deferred=True)
                 net_devices = (spawn.config.get("linux") or {}).get("netDevices")
                 if net_devices:
                     from oci_runtime import netdevices
@@ -346,7 +358,10 @@ def _intermediate(fd, spawn):
         except OSError as exc:
             raise OCIError(f"creating namespaces: {exc.strerror}") from None
         kernel_settings.apply_time_offsets(spawn.config.get("linux") or {})
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            raise OCIError(f"forking the container init: {exc.strerror}") from None
         if pid == 0:
             _child_guard(fd, lambda: _init(fd, spawn))
         send(fd, "pid", pid=pid)

@@ -1,0 +1,70 @@
+"""linux.resources.devices: which device nodes the container may use.
+
+The config's rules apply in order; then, as runc does, the devices every
+container needs (and the ones listed in linux.devices) are allowed, plus
+mknod of any node ("m"), which creating /dev needs.
+
+cgroup v1 writes the rules to devices.deny / devices.allow.  cgroup v2 needs
+an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE); until that lands, a config
+with device rules on a host without the v1 devices controller is refused
+rather than run unrestricted.
+"""
+import os
+
+from oci_runtime.errors import OCIError
+
+DEFAULT_ALLOWED = (
+    {"allow": True, "type": "c", "major": None, "minor": None, "access": "m"},
+    {"allow": True, "type": "b", "major": None, "minor": None, "access": "m"},
+    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},    # null
+    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},    # zero
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},    # full
+    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},    # random
+    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},    # urandom
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},    # tty
+    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},    # console
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},    # ptmx
+    {"allow": True, "type": "c", "major": 136, "minor": None, "access": "rwm"},  # pts/*
+)
+
+
+def _number(value):
+    return "*" if value is None or value == -1 else str(value)
+
+
+def rule_line(rule):
+    kind = rule.get("type") or "a"
+    if kind == "a":
+        return "a"
+    return f"{kind} {_number(rule.get('major'))}:{_number(rule.get('minor'))} {rule.get('access') or 'rwm'}"
+
+
+def all_rules(config):
+    linux = config.get("linux") or {}
+    rules = list((linux.get("resources") or {}).get("devices") or ())
+    if not rules:
+        return []
+    rules += DEFAULT_ALLOWED
+    for device in linux.get("devices") or ():
+        if device["type"] in ("c", "b", "u"):
+            rules.append({"allow": True, "type": "c" if device["type"] == "u" else device["type"],
+                          "major": device.get("major"), "minor": device.get("minor"), "access": "rwm"})
+    return rules
+
+
+def apply(paths, config):
+    rules = all_rules(config)
+    if not rules:
+        return
+    directory = next((d for k, d in paths.items() if k != "unified" and "devices" in k.split(",")), None)
+    if directory is None:
+        raise OCIError("config.json: linux.resources.devices: no v1 devices controller on this host "
+                       "(the cgroup v2 eBPF device filter is not implemented yet)")
+    for rule in rules:
+        name = "devices.allow" if rule.get("allow") else "devices.deny"
+        try:
+            with open(os.path.join(directory, name), "w") as f:
+                f.write(rule_line(rule))
+        except OSError as exc:
+            raise OCIError(f"config.json: linux.resources.devices: writing {rule_line(rule)!r} to "
+                           f"{name}: {exc.strerror}") from None

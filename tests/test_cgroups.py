@@ -1,0 +1,101 @@
+"""linux.resources applied, enforced by the kernel, visible inside, and cleaned up."""
+import os
+
+import pytest
+
+from conftest import CGROUP_ROOT
+
+V1 = os.path.isdir(os.path.join(CGROUP_ROOT, "memory")) and not os.path.exists(
+    os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+v1_only = pytest.mark.skipif(not V1, reason="v1 controller files; the v2 lane covers v2")
+
+
+def resources(**res):
+    return lambda config: config["linux"]["resources"].update(res)
+
+
+def host_cgroup_file(rt, bundle, controller, name):
+    cgroups_path = rt.read_config(bundle)["linux"]["cgroupsPath"]
+    with open(os.path.join(CGROUP_ROOT, controller, cgroups_path.lstrip("/"), name)) as f:
+        return f.read().strip()
+
+
+@v1_only
+def test_limits_are_written_and_visible_inside(rt):
+    bundle = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+                                    "/sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares "
+                                    "/sys/fs/cgroup/cpu/cpu.cfs_quota_us; sleep 60"],
+                       edit=resources(memory={"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10},
+                                      pids={"limit": 50}, cpu={"shares": 512, "quota": 50000,
+                                                               "period": 100000}))
+    container_id = rt.create(bundle)
+    assert host_cgroup_file(rt, bundle, "memory", "memory.limit_in_bytes") == str(64 << 20)
+    assert host_cgroup_file(rt, bundle, "memory", "memory.soft_limit_in_bytes") == str(32 << 20)
+    assert host_cgroup_file(rt, bundle, "memory", "memory.swappiness") == "10"
+    assert host_cgroup_file(rt, bundle, "pids", "pids.max") == "50"
+    assert host_cgroup_file(rt, bundle, "cpu", "cpu.cfs_quota_us") == "50000"
+    rt.cmd("delete", "--force", container_id, check=True)
+    bundle2 = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+                                     "/sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares"],
+                        edit=resources(memory={"limit": 64 << 20}, pids={"limit": 50}, cpu={"shares": 512}))
+    assert rt.run(bundle2).stdout.split() == [str(64 << 20), "50", "512"]
+
+
+def test_memory_hog_is_oom_killed(rt):
+    hog = "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"
+    bundle = rt.bundle(["sh", "-c", hog], edit=resources(memory={"limit": 32 << 20}))
+    result = rt.run(bundle, check=False, timeout=60)
+    assert result.returncode == 137, (result.returncode, result.stdout, result.stderr)
+    assert "survived" not in result.stdout
+
+
+def test_fork_loop_stops_at_the_pids_limit(rt):
+    # busybox sh gives up at the first failed fork; it echoes (a builtin) each success.
+    script = "n=0; for i in $(seq 40); do sleep 30 & n=$((n+1)); echo $n; done; echo never"
+    result = rt.run(rt.bundle(["sh", "-c", script], edit=resources(pids={"limit": 8})), check=False)
+    assert result.stdout.split()[-1] == "7", result.stdout  # sh + 7 sleeps = 8 tasks
+    assert "never" not in result.stdout
+    assert "can't fork" in result.stderr
+
+
+def test_pids_limit_zero_is_honoured(rt):
+    bundle = rt.bundle(["sh", "-c", "true & wait; echo forked"], edit=resources(pids={"limit": 0}))
+    result = rt.run(bundle, check=False)
+    assert "can't fork" in result.stderr, (result.stdout, result.stderr)
+
+
+@v1_only
+def test_cpu_quota_throttles(rt):
+    bundle = rt.bundle(["sh", "-c", "timeout 1 sh -c 'while :; do :; done'; "
+                                    "grep nr_throttled /sys/fs/cgroup/cpu/cpu.stat"],
+                       edit=resources(cpu={"quota": 10000, "period": 100000}))
+    out = rt.run(bundle, check=False, timeout=30).stdout
+    assert int(out.split()[-1]) > 0, out
+
+
+def test_denied_device_cannot_be_opened(rt):
+    caps = ["CAP_MKNOD", "CAP_SYSLOG", "CAP_DAC_OVERRIDE"]
+
+    def edit(config, allow):
+        config["process"]["capabilities"] = {s: caps for s in ("bounding", "effective", "permitted")}
+        config["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"}]
+        if allow:
+            config["linux"]["resources"]["devices"].append(
+                {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "r"})
+    script = "mknod /kmsg c 1 11 && dd if=/kmsg of=/dev/null bs=1 count=0 2>&1; echo rc=$?"
+    denied = rt.run(rt.bundle(["sh", "-c", script], edit=lambda c: edit(c, False))).stdout
+    allowed = rt.run(rt.bundle(["sh", "-c", script], edit=lambda c: edit(c, True))).stdout
+    assert "Operation not permitted" in denied and "rc=1" in denied
+    assert "rc=0" in allowed, allowed
+
+
+@pytest.mark.parametrize("res, phrase", [
+    ({"network": {"classID": 42}}, "linux.resources.network.classID"),
+    ({"cpu": {"cpus": "999"}}, "linux.resources.cpu.cpus"),
+    ({"memory": {"limit": 64 << 20, "swap": 32 << 20}}, "linux.resources.memory.swap"),
+])
+def test_values_the_host_cannot_apply_are_errors(rt, res, phrase):
+    bundle = rt.bundle(edit=resources(**res))
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1 and phrase in result.stderr, result.stderr
+    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
