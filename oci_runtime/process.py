@@ -133,7 +133,8 @@ def create(root, container_id, config, opts):
         made["created"] = cgroups.create(cgroup_paths)
         _apply_resources(cgroup_paths, config)
         st.private.update(cgroups=cgroup_paths, cgroups_created=made["created"],
-                          new_namespaces=new_flags, hooks=config.get("hooks") or {})
+                          new_namespaces=new_flags, hooks=config.get("hooks") or {},
+                          resources=(config.get("linux") or {}).get("resources") or {})
         spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console)
         _spawn(spawn, made)
         if opts.pid_file:

@@ -163,3 +163,45 @@ def _rmdir_retrying(directory, deadline):
             if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() > deadline:
                 raise OSError(exc.errno, f"remove cgroup: {exc.strerror}", directory) from None
             time.sleep(0.005)
+
+
+def set_frozen(paths, frozen, timeout=10.0):
+    """Freeze or thaw every task (v1 freezer, or v2 cgroup.freeze) and wait until
+    the kernel reports it done; an error if neither interface exists."""
+    done = False
+    for key, directory in paths.items():
+        if key != "unified" and "freezer" in key.split(","):
+            _write_and_wait(os.path.join(directory, "freezer.state"),
+                            "FROZEN" if frozen else "THAWED",
+                            lambda: _read(os.path.join(directory, "freezer.state")) ==
+                            ("FROZEN" if frozen else "THAWED"), timeout)
+            done = True
+    unified = paths.get("unified")
+    if not done and unified and os.path.exists(os.path.join(unified, "cgroup.freeze")):
+        want = "frozen 1" if frozen else "frozen 0"
+        _write_and_wait(os.path.join(unified, "cgroup.freeze"), "1" if frozen else "0",
+                        lambda: want in _read(os.path.join(unified, "cgroup.events")).splitlines(), timeout)
+        done = True
+    if not done:
+        from oci_runtime.errors import OCIError
+
+        raise OCIError("no freezer cgroup for this container (neither v1 freezer nor cgroup.freeze)")
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _write_and_wait(path, value, finished, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, "w") as f:
+            f.write(value)
+        if finished():
+            return
+        if time.monotonic() > deadline:
+            from oci_runtime.errors import OCIError
+
+            raise OCIError(f"timed out waiting for {path} to become {value}")
+        time.sleep(0.001)

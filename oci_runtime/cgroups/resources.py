@@ -225,11 +225,14 @@ def enable_controllers(unified_dir, controllers):
 DEFERRED_CONTROLLERS = ("pids",)
 
 
-def apply(paths, resources, deferred=False):
+def apply(paths, resources, deferred=False, swap_first=False):
     """Write every setting (``deferred``: only the DEFERRED_CONTROLLERS ones, else all
-    but those); the first failure raises an error naming its field."""
+    but those); the first failure raises an error naming its field.  ``swap_first``
+    writes memory.swap before memory.limit (needed when lowering both on v1)."""
     rows = [row for row in settings(resources or {})
             if (row.controller in DEFERRED_CONTROLLERS) == deferred]
+    if swap_first:
+        rows.sort(key=lambda row: row.path != "linux.resources.memory.swap")
     targets = [(row, _target(paths, row)) for row in rows]
     unified = paths.get("unified")
     needed = {row.controller for row, (directory, _, _) in targets if directory == unified}

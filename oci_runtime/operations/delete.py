@@ -21,6 +21,8 @@ def destroy(st, timeout=10.0):
     if st.init_alive():
         signal_init(st, signal.SIGKILL)
     signal_all(st, signal.SIGKILL)
+    if cgroups.is_frozen(paths):
+        cgroups.set_frozen(paths, False)  # a frozen task only dies once thawed
     deadline = time.monotonic() + timeout
     while st.init_alive() or cgroups.pids(paths):
         if time.monotonic() > deadline:

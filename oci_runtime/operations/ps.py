@@ -1,0 +1,39 @@
+"""`oci-runtime ps [--format table|json] <id> [ps options]`: the container's processes.
+
+json prints the pids in the container's cgroup; table runs the host's `ps`
+(default options -ef) and keeps its header plus the container's rows, as runc does.
+"""
+import json
+import subprocess
+import sys
+
+from oci_runtime import cgroups
+from oci_runtime.errors import OCIError
+from oci_runtime.state import open_container
+
+
+def main(g, opts, args):
+    st, lock = open_container(g["root"], args[0])
+    with lock:
+        if st.status() == "stopped":
+            raise OCIError("container not running")
+        pids = cgroups.pids(st.private.get("cgroups") or {})
+    if opts["format"] == "json":
+        sys.stdout.write(json.dumps(pids) + "\n")
+        return 0
+    if opts["format"] != "table":
+        raise OCIError(f"invalid format option: {opts['format']}")
+    ps_args = args[1:] or ["-ef"]
+    output = subprocess.run(["ps", *ps_args], capture_output=True, text=True, check=True).stdout
+    lines = output.splitlines()
+    header = lines[0].split()
+    if "PID" not in header:
+        raise OCIError("couldn't find PID field in ps output")
+    column = header.index("PID")
+    wanted = {str(p) for p in pids}
+    sys.stdout.write(lines[0] + "\n")
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > column and fields[column] in wanted:
+            sys.stdout.write(line + "\n")
+    return 0

@@ -1,0 +1,2 @@
+"""`oci-runtime resume <id>`: thaw a paused container (see pause.py)."""
+from oci_runtime.operations.pause import resume as main  # noqa: F401
