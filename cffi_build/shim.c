@@ -98,3 +98,8 @@ int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const ch
 {
     return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
 }
+
+long oci_bpf(int cmd, void *attr, unsigned int size)
+{
+    return syscall(SYS_bpf, cmd, attr, size);
+}

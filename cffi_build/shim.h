@@ -28,3 +28,4 @@ int oci_mount_setattr(int dirfd, const char *path, unsigned int flags,
 int oci_open_tree(int dirfd, const char *path, unsigned int flags);
 int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path,
                    unsigned int flags);
+long oci_bpf(int cmd, void *attr, unsigned int size);

@@ -150,3 +150,9 @@ def open_tree(path, flags, dirfd=AT_FDCWD):
 def move_mount(from_fd, to_path):
     _check(lib.oci_move_mount(from_fd, b"", AT_FDCWD, _b(to_path), MOVE_MOUNT_F_EMPTY_PATH),
            "move_mount", to_path)
+
+
+def bpf(cmd, attr):
+    """bpf(2) with ``attr`` a bytearray (the kernel may write results into it)."""
+    buf = ffi.from_buffer(attr)
+    return _check(lib.oci_bpf(cmd, buf, len(attr)), "bpf")

@@ -4,10 +4,9 @@ The config's rules apply in order; then, as runc does, the devices every
 container needs (and the ones listed in linux.devices) are allowed, plus
 mknod of any node ("m"), which creating /dev needs.
 
-cgroup v1 writes the rules to devices.deny / devices.allow.  cgroup v2 needs
-an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE); until that lands, a config
-with device rules on a host without the v1 devices controller is refused
-rather than run unrestricted.
+cgroup v1 writes the rules to devices.deny / devices.allow.  cgroup v2 gets
+an eBPF program compiled from the same rules (devices_bpf.py).  A hybrid host
+with a v1 devices controller uses v1, as runc does.
 """
 import os
 
@@ -58,8 +57,12 @@ def apply(paths, config):
         return
     directory = next((d for k, d in paths.items() if k != "unified" and "devices" in k.split(",")), None)
     if directory is None:
-        raise OCIError("config.json: linux.resources.devices: no v1 devices controller on this host "
-                       "(the cgroup v2 eBPF device filter is not implemented yet)")
+        if "unified" not in paths:
+            raise OCIError("config.json: linux.resources.devices: no devices cgroup on this host")
+        from oci_runtime.cgroups import devices_bpf
+
+        devices_bpf.load_and_attach(paths["unified"], rules)
+        return
     for rule in rules:
         name = "devices.allow" if rule.get("allow") else "devices.deny"
         try:
