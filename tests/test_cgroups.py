@@ -99,3 +99,27 @@ def test_values_the_host_cannot_apply_are_errors(rt, res, phrase):
     result = rt.cmd("create", "-b", str(bundle), rt.new_id())
     assert result.returncode == 1 and phrase in result.stderr, result.stderr
     assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+
+
+V2 = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+
+@pytest.mark.skipif(not V2, reason="pure cgroup v2 host only (make test-v2 runs this in a VM)")
+def test_v2_limits_are_written_and_visible_inside(rt):
+    res = resources(memory={"limit": 64 << 20, "reservation": 32 << 20}, pids={"limit": 50},
+                    cpu={"shares": 1024, "quota": 50000, "period": 100000})
+    bundle = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max "
+                                    "/sys/fs/cgroup/cpu.weight; cat /proc/self/cgroup; sleep 60"], edit=res)
+    container_id = rt.create(bundle)
+    host_dir = os.path.join(CGROUP_ROOT, rt.read_config(bundle)["linux"]["cgroupsPath"].lstrip("/"))
+    read = lambda name: open(os.path.join(host_dir, name)).read().strip()  # noqa: E731
+    assert read("memory.max") == str(64 << 20)
+    assert read("memory.low") == str(32 << 20)
+    assert read("pids.max") == "50"
+    assert read("cpu.max") == "50000 100000"
+    assert read("cpu.weight") == "39"  # runc's formula for 1024 shares
+    rt.cmd("start", container_id, check=True)
+    rt.cmd("delete", "--force", container_id, check=True)
+    bundle2 = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; "
+                                     "cat /proc/self/cgroup"], edit=res)
+    assert rt.run(bundle2).stdout.split() == [str(64 << 20), "50", "0::/"]

@@ -87,9 +87,18 @@ def _copy_cpuset_from_parent(directory):
 
 
 def create(paths):
-    """mkdir -p every directory; returns the list of dirs this call created."""
+    """mkdir -p every directory; returns the list of dirs this call created.
+    On a pure v2 host every available controller is enabled down to the
+    container's parent (as runc does), so limits, stats and freezing work."""
     created = []
+    if list(paths) == ["unified"]:
+        from oci_runtime.cgroups.resources import enable_controllers, unified_controllers
+
+        _mkdir_parents_then(paths["unified"], created)
+        enable_controllers(paths["unified"], unified_controllers(paths["unified"]))
     for key, directory in paths.items():
+        if os.path.isdir(directory):
+            continue
         missing = []
         probe = directory
         while not os.path.isdir(probe):
@@ -104,6 +113,18 @@ def create(paths):
             if "cpuset" in key.split(","):
                 _copy_cpuset_from_parent(path)
     return created
+
+
+def _mkdir_parents_then(directory, created):
+    """Create the missing ancestors of ``directory`` (not itself), recording them."""
+    missing = []
+    probe = os.path.dirname(directory)
+    while not os.path.isdir(probe):
+        missing.append(probe)
+        probe = os.path.dirname(probe)
+    for path in reversed(missing):
+        os.mkdir(path, 0o755)
+        created.append(path)
 
 
 def attach(paths, pid):

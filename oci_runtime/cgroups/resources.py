@@ -186,14 +186,14 @@ def _target(paths, setting):
             return directory, setting.v1_file, setting.v1_value
     unified = paths.get("unified")
     if unified and setting.v2_file:
-        root_controllers = _unified_controllers(unified)
+        root_controllers = unified_controllers(unified)
         if setting.controller in root_controllers or setting.controller in ("cgroup",):
             return unified, setting.v2_file, setting.v2_value
     raise OCIError(f"config.json: {setting.path}: the {setting.controller} controller is not "
                    "available on this host" + ("" if setting.v2_file else " (it is cgroup v1 only)"))
 
 
-def _unified_controllers(directory):
+def unified_controllers(directory):
     """Controllers the unified hierarchy offers (read at its root)."""
     root = directory
     while os.path.exists(os.path.join(os.path.dirname(root), "cgroup.controllers")) and root != "/":
