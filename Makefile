@@ -10,7 +10,7 @@ APT_PACKAGES := busybox-static gcc libc6-dev python3-dev python3-venv python3-pi
 
 SHARED      ?= $(CURDIR)/../shared
 V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
-V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices_bpf.py
+V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices_bpf.py tests/test_lifecycle.py
 
 .PHONY: demo test test-v2 system-deps install test-deps bundle clean
 
