@@ -129,6 +129,7 @@ def create(root, container_id, config, opts):
     try:
         os.mkfifo(st.fifo_path, 0o622)
         cgroup_paths = cgroups.resolve((config.get("linux") or {}).get("cgroupsPath"), container_id)
+        cgroups.check_joinable(cgroup_paths)
         made["cgroups"] = cgroup_paths
         made["created"] = cgroups.create(cgroup_paths)
         _apply_resources(cgroup_paths, config)

@@ -123,3 +123,32 @@ def test_v2_limits_are_written_and_visible_inside(rt):
     bundle2 = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; "
                                      "cat /proc/self/cgroup"], edit=res)
     assert rt.run(bundle2).stdout.split() == [str(64 << 20), "50", "0::/"]
+
+
+def test_joining_a_busy_cgroup_is_refused(rt):
+    first = rt.bundle(["sleep", "60"])
+    first_id = rt.create(first)
+    path = rt.read_config(first)["linux"]["cgroupsPath"]
+    second = rt.bundle(["true"], edit=lambda c: c["linux"].update(cgroupsPath=path))
+    result = rt.cmd("create", "-b", str(second), rt.new_id())
+    assert result.returncode == 1 and "already has processes" in result.stderr
+    assert rt.state(first_id)["status"] == "created"  # the first container is untouched
+
+
+def test_hugepage_limits(rt):
+    size = "2MB"
+    bundle = rt.bundle(["sleep", "60"], edit=resources(hugepageLimits=[{"pageSize": size, "limit": 4 << 21}]))
+    rt.create(bundle)
+    relative = rt.read_config(bundle)["linux"]["cgroupsPath"].lstrip("/")
+    candidates = [os.path.join(CGROUP_ROOT, "hugetlb", relative, f"hugetlb.{size}.limit_in_bytes"),
+                  os.path.join(CGROUP_ROOT, "unified", relative, f"hugetlb.{size}.max"),
+                  os.path.join(CGROUP_ROOT, relative, f"hugetlb.{size}.max")]
+    written = [open(p).read().strip() for p in candidates if os.path.exists(p)]
+    assert written == [str(4 << 21)]
+
+
+def test_check_before_update_refuses_a_limit_below_usage(rt):
+    bundle = rt.bundle(["sleep", "60"], edit=resources(memory={"limit": 64 << 20, "checkBeforeUpdate": True}))
+    container_id = rt.create(bundle)
+    result = rt.cmd("update", "--memory", "4096", container_id)
+    assert result.returncode == 1 and "checkBeforeUpdate" in result.stderr

@@ -115,6 +115,19 @@ def create(paths):
     return created
 
 
+def check_joinable(paths):
+    """An existing cgroup may be joined only if it is empty and not frozen (the spec
+    lets a runtime refuse; sharing a cgroup with running processes would mix
+    their limits, stats and kill --all with ours)."""
+    from oci_runtime.errors import OCIError
+
+    if pids(paths):
+        directory = next(iter(paths.values()))
+        raise OCIError(f"config.json: linux.cgroupsPath: cgroup {directory} already has processes")
+    if is_frozen(paths):
+        raise OCIError("config.json: linux.cgroupsPath: the existing cgroup is frozen")
+
+
 def _mkdir_parents_then(directory, created):
     """Create the missing ancestors of ``directory`` (not itself), recording them."""
     missing = []

@@ -59,6 +59,12 @@ def _device(entry):
 
 def _memory(memory):
     rows = []
+    for deprecated in ("kernel", "kernelTCP"):
+        if memory.get(deprecated) is not None:
+            from oci_runtime import log
+
+            log.warn(f"linux.resources.memory.{deprecated} is deprecated in the runtime-spec "
+                     "and not applied (the kernel no longer limits it separately)")
     limit = memory.get("limit")
     if limit is not None:
         rows.append(Setting("linux.resources.memory.limit", "memory", "memory.limit_in_bytes",

@@ -63,6 +63,20 @@ def _requested(opts):
     return requested
 
 
+def _check_before_update(paths, merged):
+    """memory.checkBeforeUpdate: refuse a limit below what the container already uses."""
+    memory = merged.get("memory") or {}
+    limit = memory.get("limit")
+    if not memory.get("checkBeforeUpdate") or limit in (None, -1):
+        return
+    from oci_runtime.cgroups import stats
+
+    usage = stats.memory(paths)["usage"]["usage"]
+    if limit < usage:
+        raise OCIError(f"linux.resources.memory.limit: {limit} is below the current usage {usage} "
+                       "(checkBeforeUpdate)")
+
+
 def main(g, opts, args):
     requested = _requested(opts)
     config_mod._RESOURCES(requested, "linux.resources")
@@ -74,6 +88,7 @@ def main(g, opts, args):
         recorded = st.private.setdefault("resources", {})
         merged = {group: dict(recorded.get(group) or {}, **values) if isinstance(values, dict) else values
                   for group, values in requested.items()}
+        _check_before_update(paths, merged)
         try:
             resources_mod.apply(paths, merged)
         except OCIError:
