@@ -326,7 +326,8 @@ int main(int argc, char **argv)
     send_line("ready", "");
     close(sync_fd);
     sync_fd = -1;
-    wait_for_start(p.fifo_fd);
+    if (p.fifo_fd >= 0)  /* create waits for start; exec runs at once */
+        wait_for_start(p.fifo_fd);
     for (size_t i = 0; i < p.nhooks; i++)
         run_hook(&p.hooks[i], (int)i, p.state);
 

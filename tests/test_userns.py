@@ -81,3 +81,13 @@ def test_joining_an_existing_user_namespace(rt, open_dir):
     out = rt.run(second).stdout.split()
     assert out[:3] == ["0", str(HOST_BASE), str(SIZE)]
     assert out[3] == os.readlink(f"/proc/{pid}/ns/user")
+
+
+def test_exec_into_a_user_namespaced_container(rt, open_dir):
+    bundle = userns_bundle(rt, open_dir, ["sleep", "60"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    result = rt.cmd("exec", container_id, "sh", "-c", "id -u; cat /proc/self/uid_map; touch /root/exec-wrote")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:4] == ["0", "0", str(HOST_BASE), str(SIZE)]
+    assert os.stat(bundle / "rootfs" / "root" / "exec-wrote").st_uid == HOST_BASE

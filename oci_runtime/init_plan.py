@@ -1,0 +1,153 @@
+"""The last steps shared by create's init and exec's process, before the C waiter.
+
+Both end the same way: rlimits, the environment, the executable resolved in
+the container's PATH, an optional terminal, and the "plan" (NUL-separated
+KEY=VALUE records) that cffi_build/init.c carries out: user, groups,
+capabilities, no_new_privs, cwd, fd hygiene, then the exec.  Everything here
+runs inside the container's mount namespace, so every module it needs is
+imported at the top (nothing can be imported after pivot_root).
+"""
+import fcntl
+import os
+import resource
+import socket
+import struct
+import termios
+
+from oci_runtime import capabilities, shim
+from oci_runtime.errors import ConfigError, OCIError
+
+WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
+F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
+
+
+def sealed_copy(path):
+    """The waiter binary in a sealed memfd: exec'd from there, the container's
+    /proc/1/exe can never be opened for writing onto the host file (CVE-2019-5736)."""
+    src = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(src).st_size
+        mem = os.memfd_create("oci-runtime-init", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        offset = 0
+        while offset < size:
+            offset += os.sendfile(mem, src, offset, size - offset)
+    finally:
+        os.close(src)
+    fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
+    return mem
+
+
+def setup_terminal(console, process, bind_console=True):
+    """Open a pty in the container's devpts, send its master to --console-socket,
+    make the slave the controlling terminal and stdio, bind it to /dev/console.
+    Runs after pivot_root: every module it needs is imported at the top."""
+    master, slave = os.openpty()
+    size = process.get("consoleSize")
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size["height"], size["width"], 0, 0))
+    slave_name = os.ttyname(slave)
+    socket.send_fds(console, [slave_name.encode()], [master])
+    os.close(master)
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for target in (0, 1, 2):
+        os.dup2(slave, target)
+    console_path = "/dev/console"
+    if not bind_console:
+        os.close(slave)
+        return
+    if not os.path.exists(console_path):
+        os.close(os.open(console_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    shim.mount(slave_name, console_path, None, shim.MS_BIND)
+    os.close(slave)
+
+
+def apply_rlimits(rlimits):
+    for i, item in enumerate(rlimits):
+        kind = getattr(resource, item["type"], None)
+        if kind is None:
+            raise ConfigError(f"process.rlimits[{i}].type", f"rlimit {item['type']} is not known to this host")
+        try:
+            resource.setrlimit(kind, (item["soft"], item["hard"]))
+        except (OSError, ValueError) as exc:
+            raise OCIError(f"process.rlimits[{i}]: setting {item['type']} to "
+                           f"{item['soft']}/{item['hard']}: {exc}") from None
+
+
+def environment(process):
+    env = list(process.get("env") or ())
+    if not any(e.startswith("HOME=") for e in env):
+        env.append(f"HOME={home_of(process.get('user', {}).get('uid', 0))}")
+    listen = os.environ.get("LISTEN_FDS")
+    if listen and listen.isdigit():
+        env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+    return env
+
+
+def home_of(uid):
+    """HOME from the container's /etc/passwd, as runc sets it when env has none."""
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def find_executable(name, env, cwd):
+    """Resolve args[0] inside the container as execvp would, with the container's PATH."""
+    if "/" in name:
+        path = name if name.startswith("/") else os.path.join(cwd, name)
+        if not os.path.exists(path):
+            raise OCIError(f'exec: "{name}": stat {name}: no such file or directory')
+        return path
+    search = ""
+    for entry in env:
+        if entry.startswith("PATH="):
+            search = entry[5:]
+    for directory in search.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        if not candidate.startswith("/"):
+            candidate = os.path.join(cwd, candidate)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise OCIError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state):
+    """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records."""
+    user = process.get("user") or {}
+    records = [
+        f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}", f"KEEP_FDS={kept_fds(opts)}",
+        f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1",
+        f"CWD={process.get('cwd', '/')}", f"EXE={exe}",
+    ]
+    records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
+    caps = process.get("capabilities")
+    if caps is not None:
+        last = capabilities.last_cap()
+        m = capabilities.masks(caps, last)
+        records += ["CAPS=1", f"LAST_CAP={last}", f"CAP_BND={m['bounding']:x}",
+                    f"CAP_EFF={m['effective']:x}", f"CAP_PRM={m['permitted']:x}",
+                    f"CAP_INH={m['inheritable']:x}", f"CAP_AMB={m['ambient']:x}"]
+    if process.get("noNewPrivileges"):
+        records.append("NNP=1")
+    records += [f"ARG={a}" for a in process["args"]]
+    records += [f"ENV={e}" for e in env]
+    if config_hooks and config_hooks.get("startContainer"):
+        from oci_runtime import hooks
+
+        records += hooks.plan_records(config_hooks, hook_state)
+    plan = b"".join(os.fsencode(r) + b"\0" for r in records)
+    fd = os.memfd_create("oci-runtime-plan", os.MFD_CLOEXEC)
+    os.write(fd, plan)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def kept_fds(opts):
+    listen = os.environ.get("LISTEN_FDS", "")
+    return opts.preserve_fds + (int(listen) if listen.isdigit() else 0)

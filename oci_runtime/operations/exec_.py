@@ -1,0 +1,212 @@
+"""`oci-runtime exec`: run another process in a created or running container.
+
+The process is built like runc's: the container's config.process is the base,
+then --process FILE replaces it, or the command line and flags override it
+(args, --env appended, --cwd, --user, --additional-gids, --cap added, --tty,
+--no-new-privs).  A forked child joins the container's cgroups and, through
+/proc/<init>/ns/*, every namespace in which the init differs from us (user
+first, mount last: setns into the mount namespace also moves root and cwd to
+the container's root).  It forks once more to enter the pid namespace; that
+process ends like create's init: rlimits, environment, executable found in
+the container's PATH, then the C waiter (without a fifo: it execs at once).
+Without --detach, exec waits and exits with the process's status.
+"""
+import json
+import os
+import signal
+import socket
+
+from oci_runtime import cgroups, config as config_mod, init_plan, namespaces, shim
+from oci_runtime.errors import OCIError
+from oci_runtime.operations.run import FORWARDED, _exit_code, _forward, _receive_master, _relay_until_exit
+from oci_runtime.state import open_container
+from oci_runtime.sync import Reader, send
+
+NS_FILES = {"user": "user", "ipc": "ipc", "uts": "uts", "network": "net", "pid": "pid",
+            "cgroup": "cgroup", "time": "time", "mount": "mnt"}
+
+
+def build_process(config, opts, args):
+    """The process object to run: --process FILE, or config.process with overrides."""
+    if opts["process"]:
+        with open(opts["process"]) as f:
+            try:
+                process = json.load(f)
+            except ValueError as exc:
+                raise OCIError(f"--process {opts['process']}: invalid JSON: {exc}") from None
+        config_mod._PROCESS(process, "process")
+        return process
+    process = json.loads(json.dumps(config["process"]))
+    if not args:
+        raise OCIError("exec: a command or --process is required")
+    process["args"] = list(args)
+    process["terminal"] = bool(opts["tty"])
+    process["env"] = list(process.get("env") or ()) + list(opts["env"])
+    if opts["cwd"]:
+        process["cwd"] = opts["cwd"]
+    if opts["user"]:
+        uid, _, gid = opts["user"].partition(":")
+        try:
+            process["user"] = {"uid": int(uid), "gid": int(gid or 0)}
+        except ValueError:
+            raise OCIError(f"--user {opts['user']}: expected UID[:GID] as numbers") from None
+    if opts["additional_gids"]:
+        process.setdefault("user", {"uid": 0, "gid": 0})["additionalGids"] = [int(g) for g in opts["additional_gids"]]
+    if opts["cap"]:
+        caps = process.setdefault("capabilities", {})
+        for name in ("bounding", "effective", "permitted", "ambient"):
+            caps[name] = list(dict.fromkeys((caps.get(name) or []) + opts["cap"]))
+    if opts["no_new_privs"]:
+        process["noNewPrivileges"] = True
+    config_mod._PROCESS(process, "process")
+    return process
+
+
+def _namespaces_to_join(pid):
+    """(type, fd) for every namespace where the init differs from us, in setns order."""
+    joins = []
+    for kind in namespaces.JOIN_ORDER:
+        name = NS_FILES[kind]
+        try:
+            theirs = os.readlink(f"/proc/{pid}/ns/{name}")
+        except FileNotFoundError:
+            continue
+        if theirs != os.readlink(f"/proc/self/ns/{name}"):
+            joins.append((kind, os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)))
+    return joins
+
+
+class ExecOptions:
+    """What create's option object offers the shared final steps."""
+
+    def __init__(self, preserve_fds):
+        self.preserve_fds = preserve_fds
+
+
+def _child(fd, st, process, joins, waiter_fd, console, preserve_fds):
+    def body():
+        cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
+        for kind, ns_fd in joins:
+            try:
+                shim.setns(ns_fd, namespaces.FLAGS[kind])
+            except OSError as exc:
+                raise OCIError(f"joining the container's {kind} namespace: {exc.strerror}") from None
+        if any(kind == "user" for kind, _ in joins):
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        pid = os.fork()
+        if pid == 0:
+            _guard(fd, lambda: _final(fd, process, waiter_fd, console, preserve_fds))
+        send(fd, "pid", pid=pid)
+
+    _guard(fd, body)
+
+
+def _final(fd, process, waiter_fd, console, preserve_fds):
+    if console is not None:
+        init_plan.setup_terminal(console, process, bind_console=False)
+    init_plan.apply_rlimits(process.get("rlimits") or ())
+    if "umask" in process.get("user", {}):
+        os.umask(process["user"]["umask"])
+    env = init_plan.environment(process)
+    exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
+    plan_fd = init_plan.write_plan(fd, None, process, env, exe, ExecOptions(preserve_fds), None, None)
+    for inherited in (fd, plan_fd):
+        os.set_inheritable(inherited, True)
+    os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
+
+
+def _guard(fd, body):
+    from oci_runtime.process import _child_guard
+
+    _child_guard(fd, body)
+
+
+def main(g, opts, args):
+    container_id, command = args[0], args[1:]
+    st, lock = open_container(g["root"], container_id)
+    with lock:
+        status = st.status()
+        if status not in ("created", "running"):
+            raise OCIError(f"cannot exec in a {status} container")
+        config = config_mod.load(st.data["bundle"])
+        process = build_process(config, opts, command)
+        pid = _spawn(st, process, opts)
+    if opts["pid_file"]:
+        from oci_runtime.process import _write_pid_file
+
+        _write_pid_file(opts["pid_file"], pid)
+    return 0 if opts["detach"] else _wait(pid, opts)
+
+
+def _spawn(st, process, opts):
+    relay = None
+    console = None
+    if process.get("terminal"):
+        if opts["console_socket"]:
+            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            console.connect(os.path.abspath(opts["console_socket"]))
+        elif opts["detach"]:
+            raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
+        else:
+            relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    joins = _namespaces_to_join(st.pid)
+    waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        child = os.fork()
+        if child == 0:
+            parent_end.close()
+            _child(child_end.detach(), st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0)
+        child_end.close()
+        pid = _await_ready(Reader(parent_end.fileno()), child)
+    finally:
+        parent_end.close()
+        os.close(waiter_fd)
+        for _, ns_fd in joins:
+            os.close(ns_fd)
+        if console is not None:
+            console.close()
+    opts["_master"] = _receive_master(relay) if relay else None
+    return pid
+
+
+def _await_ready(reader, child):
+    pid = 0
+    while True:
+        message = reader.next()
+        if message is None:
+            os.waitpid(child, 0) if child else None
+            raise OCIError("exec: the process exited before it was ready")
+        kind = message.get("type")
+        if kind == "pid":
+            pid = message["pid"]
+            os.waitpid(child, 0)
+            child = 0
+        elif kind == "ready":
+            return pid
+        elif kind == "error":
+            if child:
+                os.waitpid(child, 0)
+            elif pid:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            raise OCIError(message.get("msg") or "exec failed")
+
+
+def _wait(pid, opts):
+    for signum in FORWARDED:
+        signal.signal(signum, lambda s, _f: _forward(pid, s))
+    if opts.get("_master") is not None:
+        return _relay_until_exit(opts["_master"], pid)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 255
+        return _exit_code(status)

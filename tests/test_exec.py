@@ -1,0 +1,93 @@
+"""`exec`: another process in the container's namespaces, cgroups and rootfs."""
+import json
+import os
+import time
+
+import pytest
+
+
+@pytest.fixture
+def container(rt):
+    bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hostname="exec-box"))
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    return container_id
+
+
+def exec_(rt, container_id, *command, flags=(), check=True, **kw):
+    result = rt.cmd("exec", *flags, container_id, *command, **kw)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_exec_joins_every_namespace_and_the_cgroup(rt, container):
+    init = rt.state(container)["pid"]
+    names = ("pid", "mnt", "uts", "ipc", "net", "cgroup")
+    script = "; ".join(f"readlink /proc/self/ns/{n}" for n in names) + "; hostname; cat /proc/self/cgroup"
+    out = exec_(rt, container, "sh", "-c", script).stdout.split()
+    for name, seen in zip(names, out):
+        assert seen == os.readlink(f"/proc/{init}/ns/{name}"), name
+    assert out[len(names)] == "exec-box"
+    assert all(line.endswith(":/") for line in out[len(names) + 1:])
+
+
+def test_exec_sees_the_container_rootfs_and_its_processes(rt, container):
+    out = exec_(rt, container, "sh", "-c", "cat /etc/motd; pwd; ps -o pid,args").stdout
+    assert "oci-runtime busybox bundle" in out
+    assert out.splitlines()[1] == "/"
+    assert "1 sleep 60" in " ".join(out.split())
+
+
+def test_exec_overrides(rt, container):
+    out = exec_(rt, container, "sh", "-c", "id; echo $FOO; pwd",
+                flags=["--user", "1000:1000", "-e", "FOO=bar", "--cwd", "/tmp", "-g", "5"]).stdout.splitlines()
+    assert out[0].startswith("uid=1000(user) gid=1000(user)") and "5(tty)" in out[0]
+    assert out[1:] == ["bar", "/tmp"]
+
+
+def test_exec_exit_status_and_missing_program(rt, container):
+    assert exec_(rt, container, "sh", "-c", "exit 5", check=False).returncode == 5
+    missing = exec_(rt, container, "no-such-thing", check=False)
+    assert missing.returncode == 1
+    assert 'exec: "no-such-thing": executable file not found in $PATH' in missing.stderr
+
+
+def test_exec_leaks_no_fds(rt, container, tmp_path):
+    out = exec_(rt, container, "ls", "/proc/self/fd").stdout.split()
+    assert sorted(out) == ["0", "1", "2", "3"]  # 3: ls's own directory fd
+
+
+def test_exec_detach_and_pid_file(rt, container, tmp_path):
+    pid_file = tmp_path / "exec.pid"
+    exec_(rt, container, "sleep", "30", flags=["-d", "--pid-file", str(pid_file)])
+    pid = int(pid_file.read_text())
+    rt.pids.add(pid)
+    with open(f"/proc/{pid}/cmdline") as f:
+        assert f.read().split("\0")[:2] == ["sleep", "30"]
+    ps = json.loads(rt.cmd("ps", "--format", "json", container, check=True).stdout)
+    assert pid in ps
+
+
+def test_exec_process_json(rt, container, tmp_path):
+    process = {"args": ["sh", "-c", "echo $X; id -u"], "cwd": "/", "env": ["X=from-json", "PATH=/bin"],
+               "user": {"uid": 1000, "gid": 1000}}
+    (tmp_path / "process.json").write_text(json.dumps(process))
+    out = exec_(rt, container, flags=["--process", str(tmp_path / "process.json")]).stdout.split()
+    assert out == ["from-json", "1000"]
+
+
+def test_exec_with_tty(rt, container):
+    out = exec_(rt, container, "tty", flags=["-t"]).stdout
+    assert "/dev/pts/" in out
+
+
+def test_exec_in_a_stopped_container_fails(rt):
+    bundle = rt.bundle(["true"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    deadline = time.monotonic() + 5
+    while rt.state(container_id)["status"] != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    result = rt.cmd("exec", container_id, "true")
+    assert result.returncode == 1 and "cannot exec in a stopped container" in result.stderr
