@@ -61,6 +61,8 @@ def check_host_side(config, bundle, opts):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
     kernel_settings.check(config, new_flags)
+    if (config.get("linux") or {}).get("seccomp"):
+        log.warn("linux.seccomp is not applied yet by oci-runtime: the container runs without a filter")
     if (config.get("linux") or {}).get("netDevices"):
         from oci_runtime import netdevices
 

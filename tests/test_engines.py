@@ -1,0 +1,250 @@
+"""The real engines drive oci-runtime: podman (through conmon) and containerd
+(through containerd-shim-runc-v2), each with a private configuration and state
+made here (nothing in /etc changes), on an image imported from the busybox rootfs."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import RUNTIME
+
+HAVE_PODMAN = shutil.which("podman") and shutil.which("conmon")
+HAVE_CONTAINERD = shutil.which("containerd") and shutil.which("ctr")
+IMAGE = "localhost/ocirt-busybox:latest"
+
+CONTAINERS_CONF = """[containers]
+# Root here may lack CAP_SYS_RESOURCE: podman's default ulimits would need it.
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+
+[network]
+network_backend = "netavark"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{base}/events.log"
+tmp_dir = "{base}/tmp"
+runtime = "oci-runtime"
+runtime_supports_json = ["oci-runtime"]
+
+[engine.runtimes]
+oci-runtime = ["{runtime}"]
+"""
+
+STORAGE_CONF = """[storage]
+driver = "overlay"
+graphroot = "{base}/root"
+runroot = "{base}/runroot"
+"""
+
+CONTAINERD_TOML = """version = 2
+root = "{base}/root"
+state = "{base}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "{base}/c.sock"
+
+[ttrpc]
+  address = "{base}/c.sock.ttrpc"
+
+[debug]
+  address = "{base}/d.sock"
+
+[metrics]
+  address = ""
+"""
+
+
+@pytest.fixture(scope="session")
+def engines_dir():
+    base = f"/tmp/ocirt-engines-{os.getpid()}"
+    os.makedirs(base)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def podman(engines_dir, busybox_template):
+    if not HAVE_PODMAN:
+        pytest.skip("podman/conmon not installed (make test installs them)")
+    base = os.path.join(engines_dir, "podman")
+    os.makedirs(os.path.join(base, "tmp"))
+    with open(os.path.join(base, "containers.conf"), "w") as f:
+        f.write(CONTAINERS_CONF.format(base=base, runtime=RUNTIME))
+    with open(os.path.join(base, "storage.conf"), "w") as f:
+        f.write(STORAGE_CONF.format(base=base))
+    env = dict(os.environ, CONTAINERS_CONF=os.path.join(base, "containers.conf"),
+               CONTAINERS_STORAGE_CONF=os.path.join(base, "storage.conf"))
+
+    def run(*args, timeout=60, **kw):
+        return subprocess.run(["podman", *args], env=env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+    tar = subprocess.Popen(["tar", "-C", str(busybox_template / "rootfs"), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(["podman", "import", "-", IMAGE], env=env, stdin=tar.stdout, check=True,
+                   capture_output=True)
+    tar.wait()
+    run.env = env
+    yield run
+    run("rm", "--all", "--force")
+    run("system", "reset", "--force")
+    _remove_empty_cgroups("libpod_parent")  # podman's cgroupfs parent (conmon's cgroup lives there)
+
+
+@pytest.fixture(scope="session")
+def ctr(engines_dir, podman):
+    if not HAVE_CONTAINERD:
+        pytest.skip("containerd not installed (make test installs it)")
+    base = os.path.join(engines_dir, "containerd")
+    os.makedirs(base)
+    with open(os.path.join(base, "config.toml"), "w") as f:
+        f.write(CONTAINERD_TOML.format(base=base))
+    daemon = subprocess.Popen(["containerd", "--config", os.path.join(base, "config.toml")],
+                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(base, "log"), "w"),
+                              start_new_session=True)
+    address = os.path.join(base, "c.sock")
+
+    def run(*args, timeout=60, **kw):
+        return subprocess.run(["ctr", "--address", address, *args], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+    deadline = time.monotonic() + 20
+    while run("version").returncode != 0:
+        assert time.monotonic() < deadline, open(os.path.join(base, "log")).read()
+        time.sleep(0.1)
+    archive = os.path.join(base, "image.tar")
+    podman("save", "--format", "oci-archive", "-o", archive, IMAGE).check_returncode()
+    run("images", "import", "--base-name", "localhost/ocirt-busybox", archive).check_returncode()
+    run.state_root = os.path.join(base, "runtime-state")
+    yield run
+    for task in run("tasks", "ls", "-q").stdout.split():
+        run("tasks", "kill", "-s", "SIGKILL", task)
+        run("tasks", "rm", "-f", task)
+    for container in run("containers", "ls", "-q").stdout.split():
+        run("containers", "rm", container)
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+
+
+def _remove_empty_cgroups(name):
+    """Remove a cgroup tree the engines made under every hierarchy, if it is empty."""
+    for hierarchy in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", hierarchy, name)
+        if not os.path.isdir(top):
+            continue
+        for directory, _dirs, _files in sorted(os.walk(top), key=lambda e: -len(e[0])):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+
+
+# ------------------------------------------------------------------ podman
+
+def test_podman_run_rm_and_exit_codes(podman):
+    result = podman("run", "--rm", IMAGE, "sh", "-c", "echo hi from podman; hostname")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "hi from podman"
+    assert podman("run", "--rm", IMAGE, "sh", "-c", "exit 3").returncode == 3
+    missing = podman("run", "--rm", IMAGE, "no-such-program")
+    assert missing.returncode == 127 and "executable file not found in $PATH" in missing.stderr
+
+
+def test_podman_detached_exec_ps_stop_rm(podman):
+    started = podman("run", "-d", IMAGE, "sleep", "300")
+    assert started.returncode == 0, started.stderr
+    cid = started.stdout.strip()
+    try:
+        assert podman("ps", "--format", "{{.ID}} {{.Status}}").stdout.startswith(cid[:12])
+        assert "Up" in podman("ps", "--format", "{{.Status}}", "--filter", f"id={cid}").stdout
+        execd = podman("exec", cid, "sh", "-c", "echo exec-ok; ps -o pid,args")
+        assert execd.returncode == 0, execd.stderr
+        assert "exec-ok" in execd.stdout and "sleep 300" in execd.stdout
+        assert podman("exec", cid, "sh", "-c", "exit 9").returncode == 9
+        top = podman("top", cid)
+        assert top.returncode == 0 and "sleep" in top.stdout
+        assert podman("stop", "-t", "1", cid).returncode == 0
+        assert "Exited" in podman("ps", "-a", "--format", "{{.Status}}", "--filter", f"id={cid}").stdout
+    finally:
+        assert podman("rm", "-f", cid).returncode == 0
+
+
+def test_podman_process_options(podman):
+    result = podman("run", "--rm", "--user", "1000:1000", "--hostname", "pod-host", "-e", "FOO=bar",
+                    "--read-only", "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE",
+                    "--memory", "64m", "--pids-limit", "50", IMAGE, "sh", "-c",
+                    "id -u; hostname; echo $FOO; grep CapEff /proc/self/status; touch /x 2>&1; "
+                    "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[:3] == ["1000", "pod-host", "bar"]
+    assert int(out[3].split()[1], 16) == 1 << 10  # only CAP_NET_BIND_SERVICE
+    assert "Read-only file system" in out[4]
+    assert out[5] == "50"
+
+
+def test_podman_init_and_rootfs(podman, busybox_template):
+    with_init = podman("run", "--rm", "--init", IMAGE, "ps", "-o", "pid,args")
+    assert with_init.returncode == 0, with_init.stderr
+    assert "1 /run/podman-init" in " ".join(with_init.stdout.split())
+    rootfs = podman("run", "--rm", "--rootfs", str(busybox_template / "rootfs"), "cat", "/etc/motd")
+    assert rootfs.returncode == 0 and rootfs.stdout == "oci-runtime busybox bundle\n", rootfs.stderr
+
+
+def test_podman_run_with_a_terminal(podman):
+    command = "podman run --rm -t " + IMAGE + " sh -c 'tty; echo done'"
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], env=podman.env, capture_output=True,
+                            text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert "/dev/pts/0" in result.stdout and "done" in result.stdout
+
+
+# ------------------------------------------------------------------ containerd
+
+def ctr_run(ctr, *args):
+    return ctr("run", "--runc-binary", RUNTIME, "--runc-root", ctr.state_root, *args)
+
+
+def test_containerd_run_rm_and_fd_hygiene(ctr):
+    result = ctr_run(ctr, "--rm", IMAGE, "ctr-t1", "sh", "-c", "echo hi from containerd; ls /proc/self/fd")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split()
+    assert lines[:4] == ["hi", "from", "containerd", "0"]
+    assert lines[4:] == ["1", "2", "3"]  # the shim's socket (its fd 3) did not reach the container
+    assert ctr_run(ctr, "--rm", IMAGE, "ctr-t2", "sh", "-c", "exit 4").returncode == 4
+
+
+def test_containerd_task_exec_ps_pause_kill(ctr):
+    assert ctr_run(ctr, "-d", IMAGE, "ctr-t3", "sleep", "300").returncode == 0
+    try:
+        execd = ctr("task", "exec", "--exec-id", "e1", "ctr-t3", "sh", "-c", "echo in-exec; hostname")
+        assert execd.returncode == 0 and "in-exec" in execd.stdout, execd.stderr
+        assert ctr("task", "ps", "ctr-t3").returncode == 0
+        assert ctr("task", "pause", "ctr-t3").returncode == 0
+        assert "PAUSED" in ctr("task", "ls").stdout
+        assert ctr("task", "resume", "ctr-t3").returncode == 0
+        assert "RUNNING" in ctr("task", "ls").stdout
+        assert ctr("task", "kill", "-s", "SIGKILL", "ctr-t3").returncode == 0
+        deadline = time.monotonic() + 10
+        while "STOPPED" not in ctr("task", "ls").stdout and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "STOPPED" in ctr("task", "ls").stdout
+    finally:
+        ctr("task", "rm", "-f", "ctr-t3")
+        ctr("container", "rm", "ctr-t3")
+
+
+def test_containerd_run_with_a_terminal(ctr):
+    command = f"ctr --address {ctr.state_root.rsplit('/', 1)[0]}/c.sock run --rm -t --runc-binary {RUNTIME} " \
+              f"--runc-root {ctr.state_root} {IMAGE} ctr-t4 tty"
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert "/dev/pts/0" in result.stdout
