@@ -127,9 +127,9 @@ def test_run_reports_death_by_signal_as_128_plus_signal(rt):
 
 
 def test_run_forwards_signals_to_the_container(rt):
-    bundle = rt.bundle(["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"])
+    bundle = rt.bundle(["sh", "-c", "trap 'exit 42' TERM; touch /trapped; while true; do sleep 0.05; done"])
     with BackgroundRun(rt, bundle) as bg:
-        time.sleep(0.2)  # let sh install its trap
+        assert wait_for(lambda: (bundle / "rootfs" / "trapped").exists())  # the trap is in place
         bg.proc.send_signal(signal.SIGTERM)
         assert bg.proc.wait(timeout=10) == 42
 
@@ -201,10 +201,11 @@ def test_delete_force_of_a_missing_container_succeeds(rt):
 
 
 def test_kill_accepts_names_and_numbers(rt):
-    bundle = rt.bundle(["sh", "-c", "trap 'echo got-usr1 > /sig' USR1; while true; do sleep 0.1; done"])
+    bundle = rt.bundle(["sh", "-c", "trap 'echo got-usr1 > /sig' USR1; touch /trapped; "
+                                    "while true; do sleep 0.1; done"])
     container_id = rt.create(bundle)
     rt.cmd("start", container_id, check=True)
-    time.sleep(0.3)
+    assert wait_for(lambda: (bundle / "rootfs" / "trapped").exists())
     rt.cmd("kill", container_id, "USR1", check=True)
     assert wait_for(lambda: (bundle / "rootfs" / "sig").exists())
     for spelling in ("SIGCONT", "cont", "18"):
@@ -218,10 +219,10 @@ def test_kill_accepts_names_and_numbers(rt):
 
 
 def test_kill_all_signals_every_process(rt):
-    bundle = rt.bundle(["sh", "-c", "trap '' TERM; sleep 60 & sleep 60 & wait"])
+    bundle = rt.bundle(["sh", "-c", "trap '' TERM; sleep 60 & sleep 60 & touch /started; wait"])
     container_id = rt.create(bundle)
     rt.cmd("start", container_id, check=True)
-    time.sleep(0.3)
+    assert wait_for(lambda: (bundle / "rootfs" / "started").exists())
     rt.cmd("kill", "--all", container_id, "KILL", check=True)
     assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
 

@@ -49,8 +49,10 @@ def test_delete_force_of_a_paused_container(rt):
 
 
 def test_ps_lists_the_container_processes(rt):
-    _, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 61 & wait"])
-    time.sleep(0.3)
+    bundle, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 61 & touch /started; wait"])
+    deadline = time.monotonic() + 5
+    while not (bundle / "rootfs" / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     pids = json.loads(rt.cmd("ps", "--format", "json", container_id, check=True).stdout)
     assert len(pids) == 3 and rt.state(container_id)["pid"] in pids
     table = rt.cmd("ps", container_id, check=True).stdout.splitlines()
@@ -59,10 +61,12 @@ def test_ps_lists_the_container_processes(rt):
 
 
 def test_events_stats(rt):
-    _, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 60 & wait"],
-                              edit=lambda c: c["linux"]["resources"].update(
-                                  memory={"limit": 64 << 20}, pids={"limit": 20}))
-    time.sleep(0.2)
+    bundle, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 60 & touch /started; wait"],
+                                   edit=lambda c: c["linux"]["resources"].update(
+                                       memory={"limit": 64 << 20}, pids={"limit": 20}))
+    deadline = time.monotonic() + 5
+    while not (bundle / "rootfs" / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     line = json.loads(rt.cmd("events", "--stats", container_id, check=True).stdout)
     assert line["type"] == "stats" and line["id"] == container_id
     assert line["data"]["pids"] == {"current": 3, "limit": 20}
