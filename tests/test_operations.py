@@ -49,7 +49,7 @@ def test_delete_force_of_a_paused_container(rt):
 
 
 def test_ps_lists_the_container_processes(rt):
-    bundle, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 61 & touch /started; wait"])
+    bundle, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 61 & : > /started; wait"])
     deadline = time.monotonic() + 5
     while not (bundle / "rootfs" / "started").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -61,7 +61,7 @@ def test_ps_lists_the_container_processes(rt):
 
 
 def test_events_stats(rt):
-    bundle, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 60 & touch /started; wait"],
+    bundle, container_id = running(rt, ["sh", "-c", "sleep 60 & sleep 60 & : > /started; wait"],
                                    edit=lambda c: c["linux"]["resources"].update(
                                        memory={"limit": 64 << 20}, pids={"limit": 20}))
     deadline = time.monotonic() + 5
