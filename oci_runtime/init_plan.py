@@ -19,6 +19,8 @@ from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
+# The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (rootfs.py).
+NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 
 
 def sealed_copy(path):
@@ -78,6 +80,8 @@ def environment(process):
     env = list(process.get("env") or ())
     if not any(e.startswith("HOME=") for e in env):
         env.append(f"HOME={home_of(process.get('user', {}).get('uid', 0))}")
+    if os.environ.get("NOTIFY_SOCKET") and not any(e.startswith("NOTIFY_SOCKET=") for e in env):
+        env.append(f"NOTIFY_SOCKET={NOTIFY_SOCKET_IN_CONTAINER}")
     listen = os.environ.get("LISTEN_FDS")
     if listen and listen.isdigit():
         env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]

@@ -379,6 +379,11 @@ def _init(fd, spawn):
 
         if hooks.wanted(config, hooks.CREATE_TIME):
             before_pivot = lambda: hook_state.update(_create_container_hooks(fd, config))  # noqa: E731
+    notify = os.environ.get("NOTIFY_SOCKET")
+    if notify and notify.startswith("/") and os.path.exists(notify):
+        config = dict(config, mounts=list(config.get("mounts") or ()) + [
+            {"destination": init_plan.NOTIFY_SOCKET_IN_CONTAINER, "type": "bind", "source": notify,
+             "options": ["bind"]}])
     rootfs.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
                    bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
     if config.get("hostname"):

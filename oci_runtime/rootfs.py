@@ -339,11 +339,10 @@ def create_devices(rootfs, devices):
         for device in devices:
             target = resolve_in_root(rootfs, device["path"])
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            if os.path.lexists(target):
-                if os.path.isdir(target) and not os.path.islink(target):
-                    raise MountError(f"linux.devices: {device['path']} is a directory in the rootfs")
-                os.unlink(target)
             mode = DEVICE_TYPES[device["type"]] | (device.get("fileMode", 0o666) & 0o7777)
+            if os.path.lexists(target):
+                _check_existing_device(target, device, mode)
+                os.unlink(target)
             try:
                 shim.mknod(target, mode, device.get("major", 0), device.get("minor", 0))
             except OSError:
@@ -354,6 +353,18 @@ def create_devices(rootfs, devices):
             os.chown(target, device.get("uid", 0), device.get("gid", 0))
     finally:
         os.umask(old_umask)
+
+
+def _check_existing_device(target, device, mode):
+    """A node already at the path must be the same device (the spec: a mismatch is an
+    error); a default node this runtime made itself (/dev/null...) may be replaced."""
+    st = os.lstat(target)
+    same_type = stat.S_IFMT(st.st_mode) == stat.S_IFMT(mode)
+    same_numbers = device["type"] == "p" or (
+        os.major(st.st_rdev) == device.get("major", 0) and os.minor(st.st_rdev) == device.get("minor", 0))
+    if not (same_type and same_numbers):
+        raise MountError(f"linux.devices: {device['path']} already exists in the container "
+                         "and is not the requested device")
 
 
 def pivot(rootfs):

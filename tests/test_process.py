@@ -328,3 +328,25 @@ def test_session_keyring(rt, no_new_keyring):
     keys = rt.run(bundle, *extra).stdout
     container_id = rt.ids[-1]
     assert (f"_ses.{container_id}" in keys) is not no_new_keyring
+
+
+def test_notify_socket_is_passed_through(rt, tmp_path):
+    path = str(tmp_path / "notify.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    try:
+        bundle = rt.bundle(["sh", "-c", 'echo $NOTIFY_SOCKET; [ -S "$NOTIFY_SOCKET" ] && echo is-a-socket'])
+        result = rt.run(bundle, env=dict(os.environ, NOTIFY_SOCKET=path))
+    finally:
+        server.close()
+    assert result.stdout.split() == ["/run/notify/notify.sock", "is-a-socket"]
+
+
+def test_device_that_conflicts_with_an_existing_node_is_an_error(rt):
+    def edit(config):
+        config["linux"]["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 5}]
+    result = rt.cmd("create", "-b", str(rt.bundle(edit=edit)), rt.new_id())
+    assert result.returncode == 1 and "/dev/null already exists" in result.stderr
+    same = rt.bundle(["ls", "-l", "/dev/null"], edit=lambda c: c["linux"].update(
+        devices=[{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}]))
+    assert rt.run(same).stdout.startswith("crw-------")
