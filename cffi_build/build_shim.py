@@ -10,18 +10,22 @@ from cffi import FFI
 
 HERE = pathlib.Path(__file__).resolve().parent
 
+def declarations(name):
+    """A header's declarations without its comments (cffi's cdef does not take them)."""
+    return "\n".join(line for line in (HERE / name).read_text().splitlines()
+                     if not line.lstrip().startswith(("/*", "*")))
+
+
 ffibuilder = FFI()
-ffibuilder.cdef(
-    "\n".join(
-        line for line in (HERE / "shim.h").read_text().splitlines()
-        if not line.lstrip().startswith(("/*", "*"))
-    )
-)
+ffibuilder.cdef(declarations("shim.h"))
+# libseccomp compiles linux.seccomp profiles (linked from Debian's libseccomp-dev).
+ffibuilder.cdef(declarations("seccomp_api.h"))
 ffibuilder.set_source(
     "oci_runtime._shim",
-    '#include "shim.h"',
+    '#include "shim.h"\n#include <seccomp.h>',
     sources=[str(HERE / "shim.c")],
     include_dirs=[str(HERE)],
+    libraries=["seccomp"],
     extra_compile_args=["-O2", "-Wall"],
 )
 

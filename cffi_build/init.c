@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +72,8 @@ struct plan {
     struct hook *hooks;
     size_t nhooks;
     const char *state;
+    int seccomp_fd;
+    unsigned int seccomp_flags;
 };
 
 static int sync_fd = -1;
@@ -153,7 +157,7 @@ static uint64_t mask(const char *key, const char *value)
 static void parse_plan(char *buf, size_t len, struct plan *p)
 {
     memset(p, 0, sizeof *p);
-    p->sync_fd = p->fifo_fd = -1;
+    p->sync_fd = p->fifo_fd = p->seccomp_fd = -1;
     p->argv = calloc(MAX_ITEMS + 1, sizeof(char *));
     p->envp = calloc(MAX_ITEMS + 1, sizeof(char *));
     p->groups = calloc(MAX_ITEMS, sizeof(gid_t));
@@ -193,6 +197,8 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
             p->hooks[p->nhooks - 1].envp[p->hooks[p->nhooks - 1].envc++] = (char *)v;
         else if (!strcmp(k, "HOOKTIMEOUT") && p->nhooks) p->hooks[p->nhooks - 1].timeout = (int)number(k, v);
         else if (!strcmp(k, "STATE")) p->state = v;
+        else if (!strcmp(k, "SECCOMP")) p->seccomp_fd = (int)number(k, v);
+        else if (!strcmp(k, "SECCOMP_FLAGS")) p->seccomp_flags = (unsigned int)number(k, v);
         else { errno = 0; fail("init plan: unknown key %s", k); }
     }
     if (!p->exe || !p->argc) { errno = 0; fail("init plan: no executable"); }
@@ -259,6 +265,18 @@ static void wait_for_start(int fifo_fd)
     }
 }
 
+/* Load the BPF program compiled from linux.seccomp (oci_runtime/seccomp.py). */
+static void load_seccomp(const struct plan *p)
+{
+    size_t len;
+    char *code = read_all(p->seccomp_fd, &len);
+    close(p->seccomp_fd);
+    struct sock_fprog prog = { (unsigned short)(len / sizeof(struct sock_filter)),
+                               (struct sock_filter *)code };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0)
+        fail("loading the seccomp filter of linux.seccomp");
+}
+
 /* Run one hook with the state JSON on stdin; kill it after its timeout. */
 static void run_hook(const struct hook *h, int index, const char *state)
 {
@@ -315,6 +333,9 @@ int main(int argc, char **argv)
     parse_plan(buf, len, &p);
     sync_fd = p.sync_fd;
 
+    /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we
+     * still have it (runc's order); with it, as late as possible. */
+    if (p.seccomp_fd >= 0 && !p.no_new_privs) load_seccomp(&p);
     if (p.has_caps) drop_bounding_set(&p);
     switch_user(&p);
     if (p.has_caps) set_capabilities(&p);
@@ -331,6 +352,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < p.nhooks; i++)
         run_hook(&p.hooks[i], (int)i, p.state);
 
+    if (p.seccomp_fd >= 0 && p.no_new_privs) load_seccomp(&p);
     execve(p.exe, p.argv, p.envp);
     fail("exec %s", p.exe);
     return 127;

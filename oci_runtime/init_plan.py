@@ -121,7 +121,16 @@ def find_executable(name, env, cwd):
     raise OCIError(f'exec: "{name}": executable file not found in $PATH')
 
 
-def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state):
+def compile_seccomp(profile):
+    """(memfd, flags) of the compiled linux.seccomp profile, or None without one."""
+    if not profile:
+        return None
+    from oci_runtime import seccomp
+
+    return seccomp.compile_profile(profile)
+
+
+def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state, seccomp_plan=None):
     """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records."""
     user = process.get("user") or {}
     records = [
@@ -139,6 +148,10 @@ def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_sta
                     f"CAP_INH={m['inheritable']:x}", f"CAP_AMB={m['ambient']:x}"]
     if process.get("noNewPrivileges"):
         records.append("NNP=1")
+    if seccomp_plan is not None:
+        seccomp_fd, seccomp_flags = seccomp_plan
+        os.set_inheritable(seccomp_fd, True)
+        records += [f"SECCOMP={seccomp_fd}", f"SECCOMP_FLAGS={seccomp_flags}"]
     records += [f"ARG={a}" for a in process["args"]]
     records += [f"ENV={e}" for e in env]
     if config_hooks and config_hooks.get("startContainer"):

@@ -62,7 +62,9 @@ def check_host_side(config, bundle, opts):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
     kernel_settings.check(config, new_flags)
     if (config.get("linux") or {}).get("seccomp"):
-        log.warn("linux.seccomp is not applied yet by oci-runtime: the container runs without a filter")
+        from oci_runtime import seccomp
+
+        seccomp.check(config["linux"]["seccomp"])
     if (config.get("linux") or {}).get("netDevices"):
         from oci_runtime import netdevices
 
@@ -402,7 +404,9 @@ def _init(fd, spawn):
         os.umask(process["user"]["umask"])
     env = init_plan.environment(process)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state)
+    seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
+    plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state,
+                                   seccomp_plan)
     for inherited in (fd, spawn.fifo_fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})

@@ -218,7 +218,18 @@ def list_ids(root):
 
 
 def remove_state_dir(directory):
-    """Remove a container's state dir (it holds only flat files)."""
-    for name in os.listdir(directory):
-        os.unlink(os.path.join(directory, name))
-    os.rmdir(directory)
+    """Remove a container's state dir (it holds only flat files).  Another command
+    may be removing it at the same moment: what is already gone is not an error."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass

@@ -268,10 +268,12 @@ def test_root_is_the_bundle_rootfs(rt, with_no_pivot):
 
 
 def _parallel(rt, argvs):
-    """Start every command at once; returns their exit codes (stdio to files)."""
+    """Start every command at once; returns their exit codes (stderr kept for failures)."""
     procs = [subprocess.Popen([RUNTIME, "--root", rt.root, *argv], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for argv in argvs]
-    return [p.wait(timeout=60) for p in procs]
+                              stderr=subprocess.PIPE, text=True) for argv in argvs]
+    codes = [p.wait(timeout=60) for p in procs]
+    rt.parallel_errors = [p.stderr.read() for p in procs]
+    return codes
 
 
 def test_concurrent_creates_of_one_id_have_one_winner(rt):
@@ -297,7 +299,7 @@ def test_concurrent_deletes_all_succeed_and_remove_everything(rt):
     container_id = rt.create(bundle)
     rt.cmd("start", container_id, check=True)
     codes = _parallel(rt, [["delete", "--force", container_id]] * 3)
-    assert codes == [0, 0, 0]
+    assert codes == [0, 0, 0], rt.parallel_errors
     assert not os.path.exists(rt.state_dir(container_id))
 
 

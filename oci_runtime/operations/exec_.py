@@ -83,7 +83,7 @@ class ExecOptions:
         self.preserve_fds = preserve_fds
 
 
-def _child(fd, st, process, joins, waiter_fd, console, preserve_fds):
+def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_profile):
     def body():
         cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
         for kind, ns_fd in joins:
@@ -96,13 +96,13 @@ def _child(fd, st, process, joins, waiter_fd, console, preserve_fds):
             os.setresuid(0, 0, 0)
         pid = os.fork()
         if pid == 0:
-            _guard(fd, lambda: _final(fd, process, waiter_fd, console, preserve_fds))
+            _guard(fd, lambda: _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile))
         send(fd, "pid", pid=pid)
 
     _guard(fd, body)
 
 
-def _final(fd, process, waiter_fd, console, preserve_fds):
+def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile):
     if console is not None:
         init_plan.setup_terminal(console, process, bind_console=False)
     init_plan.apply_rlimits(process.get("rlimits") or ())
@@ -110,7 +110,9 @@ def _final(fd, process, waiter_fd, console, preserve_fds):
         os.umask(process["user"]["umask"])
     env = init_plan.environment(process)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    plan_fd = init_plan.write_plan(fd, None, process, env, exe, ExecOptions(preserve_fds), None, None)
+    seccomp_plan = init_plan.compile_seccomp(seccomp_profile)
+    plan_fd = init_plan.write_plan(fd, None, process, env, exe, ExecOptions(preserve_fds), None, None,
+                                   seccomp_plan)
     for inherited in (fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
@@ -131,7 +133,12 @@ def main(g, opts, args):
             raise OCIError(f"cannot exec in a {status} container")
         config = config_mod.load(st.data["bundle"])
         process = build_process(config, opts, command)
-        pid = _spawn(st, process, opts)
+        profile = (config.get("linux") or {}).get("seccomp")
+        if profile:
+            from oci_runtime import seccomp  # imported here: the child cannot once it is inside
+
+            seccomp.check(profile)
+        pid = _spawn(st, process, opts, profile)
     if opts["pid_file"]:
         from oci_runtime.process import _write_pid_file
 
@@ -139,7 +146,7 @@ def main(g, opts, args):
     return 0 if opts["detach"] else _wait(pid, opts)
 
 
-def _spawn(st, process, opts):
+def _spawn(st, process, opts, seccomp_profile):
     relay = None
     console = None
     if process.get("terminal"):
@@ -158,7 +165,8 @@ def _spawn(st, process, opts):
         child = os.fork()
         if child == 0:
             parent_end.close()
-            _child(child_end.detach(), st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0)
+            _child(child_end.detach(), st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
+                   seccomp_profile)
         child_end.close()
         pid = _await_ready(Reader(parent_end.fileno()), child)
     finally:

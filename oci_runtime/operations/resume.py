@@ -1,2 +1,4 @@
 """`oci-runtime resume <id>`: thaw a paused container (see pause.py)."""
-from oci_runtime.operations.pause import resume as main  # noqa: F401
+from oci_runtime.operations.pause import resume
+
+main = resume

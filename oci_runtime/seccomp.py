@@ -1,0 +1,114 @@
+"""linux.seccomp: compile the profile with libseccomp into a BPF program.
+
+The profile becomes a classic-BPF program (seccomp_export_bpf) in a memfd,
+handed to the C init through the plan; the C init loads it with seccomp(2)
+as late as it can: just before the exec when noNewPrivileges is set, or
+before it drops privileges otherwise (loading a filter without
+no_new_privs needs CAP_SYS_ADMIN), as runc does.
+
+Semantics follow runc: unknown syscall names are skipped (a profile written
+for a newer kernel still loads); a rule whose action equals the default is
+skipped; args on distinct indexes are ANDed in one rule, repeated indexes
+give one rule per arg (ORed); errnoRet defaults to EPERM.
+"""
+import errno
+import os
+
+from oci_runtime.errors import ConfigError, OCIError
+
+ACTIONS = {
+    "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
+    "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
+    "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
+    "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000,
+}
+OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+             "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
+         "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4}
+
+
+def check(seccomp):
+    """Refuse what cannot be applied, before anything is created."""
+    if seccomp.get("defaultAction") not in ACTIONS:
+        raise ConfigError("linux.seccomp.defaultAction", f"unsupported action {seccomp.get('defaultAction')!r}")
+    if seccomp.get("listenerPath"):
+        raise ConfigError("linux.seccomp.listenerPath", "seccomp notify (SCMP_ACT_NOTIFY) is not supported")
+    for i, flag in enumerate(seccomp.get("flags") or ()):
+        if flag not in FLAGS:
+            raise ConfigError(f"linux.seccomp.flags[{i}]", f"unsupported flag {flag!r}")
+    for i, rule in enumerate(seccomp.get("syscalls") or ()):
+        if rule["action"] not in ACTIONS:
+            raise ConfigError(f"linux.seccomp.syscalls[{i}].action", f"unsupported action {rule['action']!r}")
+        for j, arg in enumerate(rule.get("args") or ()):
+            if arg.get("op") not in OPERATORS:
+                raise ConfigError(f"linux.seccomp.syscalls[{i}].args[{j}].op", f"unknown op {arg.get('op')!r}")
+
+
+def _action(name, errno_ret, default_errno=errno.EPERM):
+    value = ACTIONS[name]
+    if name == "SCMP_ACT_ERRNO":
+        value |= (errno_ret if errno_ret is not None else default_errno) & 0xFFFF
+    return value
+
+
+def _arg_groups(args):
+    """One group (ANDed) when indexes are distinct, else one group per arg (ORed)."""
+    indexes = [a["index"] for a in args]
+    if len(set(indexes)) == len(indexes):
+        return [args]
+    return [[a] for a in args]
+
+
+def compile_profile(seccomp):
+    """A memfd holding the BPF program, and the seccomp(2) flags to load it with."""
+    from oci_runtime._shim import ffi, lib
+
+    default = _action(seccomp["defaultAction"], seccomp.get("defaultErrnoRet"))
+    ctx = lib.seccomp_init(default)
+    if ctx == ffi.NULL:
+        raise OCIError("linux.seccomp: seccomp_init failed")
+    try:
+        for arch in seccomp.get("architectures") or ():
+            token = lib.seccomp_arch_resolve_name(arch.lower().replace("scmp_arch_", "").encode())
+            if token == 0:
+                raise OCIError(f"linux.seccomp.architectures: unknown architecture {arch}")
+            rc = lib.seccomp_arch_add(ctx, token)
+            if rc < 0 and rc != -errno.EEXIST:
+                raise OCIError(f"linux.seccomp.architectures: adding {arch}: {os.strerror(-rc)}")
+        for i, rule in enumerate(seccomp.get("syscalls") or ()):
+            action = _action(rule["action"], rule.get("errnoRet"))
+            if action == default:
+                continue
+            for name in rule["names"]:
+                number = lib.seccomp_syscall_resolve_name(name.encode())
+                if number < 0:
+                    continue  # not a syscall of this kernel/libseccomp: skipped, as runc does
+                for group in _arg_groups(rule.get("args") or []):
+                    _add_rule(lib, ffi, ctx, action, number, group, f"linux.seccomp.syscalls[{i}] ({name})")
+        fd = os.memfd_create("oci-runtime-seccomp", os.MFD_CLOEXEC)
+        rc = lib.seccomp_export_bpf(ctx, fd)
+        if rc < 0:
+            os.close(fd)
+            raise OCIError(f"linux.seccomp: exporting the filter: {os.strerror(-rc)}")
+        os.lseek(fd, 0, os.SEEK_SET)
+    finally:
+        lib.seccomp_release(ctx)
+    flags = 0
+    for flag in seccomp.get("flags") or ():
+        flags |= FLAGS[flag]
+    return fd, flags
+
+
+def _add_rule(lib, ffi, ctx, action, number, args, where):
+    array = ffi.new("struct scmp_arg_cmp[]", max(len(args), 1))
+    for k, arg in enumerate(args):
+        array[k].arg = arg["index"]
+        array[k].op = OPERATORS[arg["op"]]
+        array[k].datum_a = arg["value"]
+        array[k].datum_b = arg.get("valueTwo", 0)
+    rc = lib.seccomp_rule_add_array(ctx, action, number, len(args), array)
+    if rc == -errno.EEXIST:
+        return  # the same rule is already in the filter (profiles repeat syscalls)
+    if rc < 0:
+        raise OCIError(f"{where}: adding the rule: {os.strerror(-rc)}")
