@@ -197,7 +197,7 @@ def _spawn(spawn, made):
 def _await_ready(reader, intermediate_pid, spawn, made):
     """Serve the children's requests until the C init says "ready" (or fails)."""
     st = spawn.st
-    hooks_requested = False
+    hooks_requested = ready = False
     try:
         while True:
             message = reader.next()
@@ -224,9 +224,11 @@ def _await_ready(reader, intermediate_pid, spawn, made):
 
                     netdevices.move_all(net_devices, message["pid"])
             elif kind == "ready":
-                return
+                ready = True
             elif kind == "error":
                 raise OCIError(message.get("msg") or "container init failed")
+            if ready and made["pid"]:  # "ready" can overtake the intermediate's "pid"
+                return
             if hooks_requested and made["pid"]:
                 hooks_requested = False
                 _run_create_runtime_hooks(reader.fd, st)

@@ -61,3 +61,10 @@ def test_hooks_and_annotations(features):
 def test_listed_in_help():
     result = subprocess.run([RUNTIME, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "features" in result.stdout
+
+
+def test_seccomp_is_reported_as_it_is_implemented(features):
+    seccomp = features["linux"]["seccomp"]
+    assert seccomp["enabled"] is True
+    assert {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS"} <= set(seccomp["actions"])
+    assert "SCMP_CMP_MASKED_EQ" in seccomp["operators"] and "SCMP_ARCH_X86_64" in seccomp["archs"]

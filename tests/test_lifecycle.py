@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -268,11 +269,17 @@ def test_root_is_the_bundle_rootfs(rt, with_no_pivot):
 
 
 def _parallel(rt, argvs):
-    """Start every command at once; returns their exit codes (stderr kept for failures)."""
-    procs = [subprocess.Popen([RUNTIME, "--root", rt.root, *argv], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for argv in argvs]
+    """Start every command at once; returns their exit codes (stderr kept for failures).
+    stderr goes to files: a created container inherits it and would hold a pipe open."""
+    files = [tempfile.TemporaryFile(mode="w+") for _ in argvs]
+    procs = [subprocess.Popen([RUNTIME, "--root", rt.root, *argv], stdout=subprocess.DEVNULL, stderr=f)
+             for argv, f in zip(argvs, files)]
     codes = [p.wait(timeout=60) for p in procs]
-    rt.parallel_errors = [p.stderr.read() for p in procs]
+    rt.parallel_errors = []
+    for f in files:
+        f.seek(0)
+        rt.parallel_errors.append(f.read())
+        f.close()
     return codes
 
 

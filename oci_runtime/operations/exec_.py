@@ -182,6 +182,7 @@ def _spawn(st, process, opts, seccomp_profile):
 
 def _await_ready(reader, child):
     pid = 0
+    ready = False
     while True:
         message = reader.next()
         if message is None:
@@ -193,7 +194,7 @@ def _await_ready(reader, child):
             os.waitpid(child, 0)
             child = 0
         elif kind == "ready":
-            return pid
+            ready = True
         elif kind == "error":
             if child:
                 os.waitpid(child, 0)
@@ -203,6 +204,8 @@ def _await_ready(reader, child):
                 except ChildProcessError:
                     pass
             raise OCIError(message.get("msg") or "exec failed")
+        if ready and pid:  # "ready" can overtake the intermediate's "pid"
+            return pid
 
 
 def _wait(pid, opts):

@@ -3,7 +3,7 @@
 Every list is built from the tables the runtime itself uses (mount option
 tables, namespace flags, capability names, hook names), so the document
 cannot drift from what `create` accepts.  Things the runtime does not do
-yet (seccomp, AppArmor, SELinux, systemd cgroups...) are
+yet (AppArmor, SELinux, systemd cgroups...) are
 reported as disabled rather than left out, so callers need not guess.
 """
 import json
@@ -49,6 +49,23 @@ def capability_names():
     return list(capabilities.NAMES[: capabilities.last_cap() + 1])
 
 
+ARCH_NAMES = ("SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
+              "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
+              "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+              "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64")
+
+
+def seccomp_features():
+    """What oci_runtime.seccomp accepts; architectures as this libseccomp resolves them."""
+    from oci_runtime import seccomp
+    from oci_runtime._shim import lib
+
+    archs = [name for name in ARCH_NAMES
+             if lib.seccomp_arch_resolve_name(name.lower().replace("scmp_arch_", "").encode()) != 0]
+    return {"enabled": True, "actions": sorted(seccomp.ACTIONS), "operators": sorted(seccomp.OPERATORS),
+            "archs": archs, "knownFlags": sorted(seccomp.FLAGS), "supportedFlags": sorted(seccomp.FLAGS)}
+
+
 def linux_features():
     """The "linux" object (features-linux.md)."""
     disabled = {"enabled": False}
@@ -56,7 +73,7 @@ def linux_features():
         "namespaces": namespace_types(),
         "capabilities": capability_names(),
         "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": False},
-        "seccomp": dict(disabled),
+        "seccomp": seccomp_features(),
         "apparmor": dict(disabled),
         "selinux": dict(disabled),
         "intelRdt": dict(disabled),
