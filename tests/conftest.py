@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -36,6 +37,16 @@ def busybox_template(tmp_path_factory):
     subprocess.run(["sh", os.path.join(REPO, "bundles", "busybox.sh"), str(out), RUNTIME],
                    check=True, capture_output=True)
     return out
+
+
+def wait_for(predicate, timeout=5.0):
+    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def cgroup_dirs_named(name):

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 RECORDER = """#!/bin/sh
 # Records what a hook saw: its args, env, mount namespace and stdin (the state).
 out="$1"; kind="$2"
@@ -16,15 +18,6 @@ echo "$kind" >> "$out/order"
   echo "state: $(cat)"
 } > "$out/$kind"
 """
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def read_record(path):

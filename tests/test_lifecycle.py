@@ -4,20 +4,10 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from conftest import RUNTIME
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+from conftest import RUNTIME, wait_for
 
 
 def test_run_prints_from_inside_its_own_namespaces(rt):

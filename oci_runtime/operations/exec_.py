@@ -18,7 +18,8 @@ import socket
 
 from oci_runtime import cgroups, config as config_mod, init_plan, namespaces, shim
 from oci_runtime.errors import OCIError
-from oci_runtime.operations.run import FORWARDED, _exit_code, _forward, _receive_master, _relay_until_exit
+from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
+from oci_runtime.operations.run import _wait as _wait_for_exit
 from oci_runtime.state import open_container
 from oci_runtime.sync import Reader, send
 
@@ -213,11 +214,4 @@ def _wait(pid, opts):
         signal.signal(signum, lambda s, _f: _forward(pid, s))
     if opts.get("_master") is not None:
         return _relay_until_exit(opts["_master"], pid)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return 255
-        return _exit_code(status)
+    return _wait_for_exit(pid)
