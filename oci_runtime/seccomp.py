@@ -30,6 +30,8 @@ FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
 
 def check(seccomp):
     """Refuse what cannot be applied, before anything is created."""
+    if seccomp.get("defaultErrnoRet") is not None and seccomp.get("defaultAction") != "SCMP_ACT_ERRNO":
+        raise ConfigError("linux.seccomp.defaultErrnoRet", "only meaningful with defaultAction SCMP_ACT_ERRNO")
     if seccomp.get("defaultAction") not in ACTIONS:
         raise ConfigError("linux.seccomp.defaultAction", f"unsupported action {seccomp.get('defaultAction')!r}")
     if seccomp.get("listenerPath"):
@@ -40,6 +42,9 @@ def check(seccomp):
     for i, rule in enumerate(seccomp.get("syscalls") or ()):
         if rule["action"] not in ACTIONS:
             raise ConfigError(f"linux.seccomp.syscalls[{i}].action", f"unsupported action {rule['action']!r}")
+        if rule.get("errnoRet") is not None and rule["action"] not in ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"):
+            raise ConfigError(f"linux.seccomp.syscalls[{i}].errnoRet",
+                              f"only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not {rule['action']}")
         for j, arg in enumerate(rule.get("args") or ()):
             if arg.get("op") not in OPERATORS:
                 raise ConfigError(f"linux.seccomp.syscalls[{i}].args[{j}].op", f"unknown op {arg.get('op')!r}")
@@ -49,6 +54,8 @@ def _action(name, errno_ret, default_errno=errno.EPERM):
     value = ACTIONS[name]
     if name == "SCMP_ACT_ERRNO":
         value |= (errno_ret if errno_ret is not None else default_errno) & 0xFFFF
+    elif name == "SCMP_ACT_TRACE":
+        value |= (errno_ret or 0) & 0xFFFF
     return value
 
 
@@ -82,8 +89,11 @@ def compile_profile(seccomp):
                 continue
             for name in rule["names"]:
                 number = lib.seccomp_syscall_resolve_name(name.encode())
-                if number < 0:
-                    continue  # not a syscall of this kernel/libseccomp: skipped, as runc does
+                if number < 0:  # not a syscall of this kernel/libseccomp: skipped, as runc does
+                    from oci_runtime import log
+
+                    log.warn(f"linux.seccomp.syscalls[{i}]: unknown syscall {name!r} skipped")
+                    continue
                 for group in _arg_groups(rule.get("args") or []):
                     _add_rule(lib, ffi, ctx, action, number, group, f"linux.seccomp.syscalls[{i}] ({name})")
         fd = os.memfd_create("oci-runtime-seccomp", os.MFD_CLOEXEC)

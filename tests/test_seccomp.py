@@ -56,7 +56,12 @@ def test_exec_gets_the_container_filter(rt):
 
 def test_unknown_syscalls_are_skipped_and_bad_actions_refused(rt):
     ok = profile(syscalls=[{"names": ["no_such_syscall_xyz", "mkdir"], "action": "SCMP_ACT_ERRNO"}])
-    assert rt.run(rt.bundle(["true"], edit=lambda c: c["linux"].update(seccomp=ok))).returncode == 0
+    result = rt.run(rt.bundle(["true"], edit=lambda c: c["linux"].update(seccomp=ok)))
+    assert result.returncode == 0 and "unknown syscall 'no_such_syscall_xyz' skipped" in result.stderr
+    misplaced = profile(syscalls=[{"names": ["mkdir"], "action": "SCMP_ACT_KILL", "errnoRet": 5}])
+    result = rt.cmd("create", "-b", str(rt.bundle(edit=lambda c: c["linux"].update(seccomp=misplaced))),
+                    rt.new_id())
+    assert result.returncode == 1 and "linux.seccomp.syscalls[0].errnoRet" in result.stderr
     bad = profile(syscalls=[{"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"}])
     result = rt.cmd("create", "-b", str(rt.bundle(edit=lambda c: c["linux"].update(seccomp=bad))), rt.new_id())
     assert result.returncode == 1 and "linux.seccomp.syscalls[0].action" in result.stderr
