@@ -103,3 +103,15 @@ long oci_bpf(int cmd, void *attr, unsigned int size)
 {
     return syscall(SYS_bpf, cmd, attr, size);
 }
+
+/* struct open_how (include/uapi/linux/openat2.h). */
+struct oci_open_how {
+    uint64_t flags, mode, resolve;
+};
+
+int oci_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode,
+                unsigned long long resolve)
+{
+    struct oci_open_how how = { flags, mode, resolve };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}

@@ -29,3 +29,5 @@ int oci_open_tree(int dirfd, const char *path, unsigned int flags);
 int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path,
                    unsigned int flags);
 long oci_bpf(int cmd, void *attr, unsigned int size);
+int oci_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode,
+                unsigned long long resolve);

@@ -150,64 +150,141 @@ def _mount(source, target, fstype, flags, data, what):
         raise MountError(f"{what}: {exc.strerror}") from None
 
 
+class SafeTarget:
+    """A mount point opened with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) from the
+    rootfs: neither a symlink in the image nor a process racing us can move it out of
+    the rootfs (CVE-2021-30465 class).  mount(2) is given /proc/self/fd/N.  After a
+    mount, ``reopen()`` so the fd sees the new mount rather than what lies under it."""
+
+    def __init__(self, rootfs, destination, is_file=False):
+        # Symlinks (dangling ones too) are first followed as if rootfs were "/", so
+        # their targets get created inside it; openat2 then confines every step.
+        resolved = resolve_in_root(rootfs, destination)
+        self.relative = os.path.relpath(resolved, rootfs)
+        self.root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.fd = None
+        try:
+            _create_in_root(self.root_fd, self.relative, is_file)
+            self.reopen()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def path(self):
+        return f"/proc/self/fd/{self.fd}"
+
+    def reopen(self):
+        if self.fd is not None:
+            os.close(self.fd)
+        self.fd = shim.openat2(self.root_fd, self.relative, os.O_PATH | os.O_CLOEXEC, 0,
+                               shim.RESOLVE_IN_ROOT | shim.RESOLVE_NO_MAGICLINKS)
+
+    def close(self):
+        for fd in (self.fd, self.root_fd):
+            if fd is not None:
+                os.close(fd)
+        self.fd = self.root_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _open_in_root(root_fd, relative, flags=os.O_PATH):
+    return shim.openat2(root_fd, relative, flags | os.O_CLOEXEC, 0,
+                        shim.RESOLVE_IN_ROOT | shim.RESOLVE_NO_MAGICLINKS)
+
+
+def _create_in_root(root_fd, relative, is_file):
+    """mkdir -p (and, for a file target, create the file) with every step resolved
+    inside the root; what another process creates meanwhile is simply used."""
+    parts = [p for p in relative.split("/") if p not in ("", ".")]
+    for i, name in enumerate(parts):
+        prefix = "/".join(parts[: i + 1])
+        try:
+            os.close(_open_in_root(root_fd, prefix))
+            continue
+        except FileNotFoundError:
+            pass
+        parent = _open_in_root(root_fd, "/".join(parts[:i]) or ".", os.O_PATH | os.O_DIRECTORY)
+        try:
+            if i == len(parts) - 1 and is_file:
+                os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                 0o644, dir_fd=parent))
+            else:
+                os.mkdir(name, 0o755, dir_fd=parent)
+        except FileExistsError:
+            pass
+        finally:
+            os.close(parent)
+
+
 def mount_entry(rootfs, entry, cgroup_paths, cgroupns):
     destination = entry["destination"]
     if not destination.startswith("/"):
         destination = "/" + destination  # the spec allows relative: relative to "/"
-    target = resolve_in_root(rootfs, destination)
     fstype = entry.get("type") or ""
     source = entry.get("source") or fstype or "none"
     opts = MountOptions(entry.get("options"))
     flags = opts.flags
     what = f'mounting "{source}" to "{destination}" (type {fstype or "bind"})'
     is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
-    if fstype == "cgroup" or fstype == "cgroup2":
-        _make_target(target, False)
-        mount_cgroups(target, flags, cgroup_paths, cgroupns, what)
-    elif is_bind:
-        if not os.path.exists(source):
-            raise MountError(f"{what}: source does not exist")
-        _make_target(target, not os.path.isdir(source))
-        if opts.extensions & {"idmap", "ridmap"}:
-            _idmapped_bind(source, target, entry, "ridmap" in opts.extensions or flags & shim.MS_REC, what)
+    if is_bind and not os.path.exists(source):
+        raise MountError(f"{what}: source does not exist")
+    try:
+        target = SafeTarget(rootfs, destination, is_bind and not os.path.isdir(source))
+    except OSError as exc:
+        raise MountError(f"{what}: creating the mount point: {exc.strerror}") from None
+    with target:
+        if fstype == "cgroup" or fstype == "cgroup2":
+            mount_cgroups(target, flags, cgroup_paths, cgroupns, what)
+        elif is_bind:
+            if opts.extensions & {"idmap", "ridmap"}:
+                _idmapped_bind(source, target.fd, entry, "ridmap" in opts.extensions or flags & shim.MS_REC,
+                               what)
+            else:
+                _mount(source, target.path, None, shim.MS_BIND | (flags & shim.MS_REC), None, what)
+            target.reopen()
+            extra = flags & ~(shim.MS_BIND | shim.MS_REC | shim.MS_REMOUNT)
+            if extra:
+                _mount(None, target.path, None, shim.MS_BIND | shim.MS_REMOUNT | extra, None, what)
+        elif "tmpcopyup" in opts.extensions and fstype == "tmpfs":
+            _tmpfs_with_copy_up(target, flags, opts.data or None, what)
         else:
-            _mount(source, target, None, shim.MS_BIND | (flags & shim.MS_REC), None, what)
-        extra = flags & ~(shim.MS_BIND | shim.MS_REC | shim.MS_REMOUNT)
-        if extra:
-            _mount(None, target, None, shim.MS_BIND | shim.MS_REMOUNT | extra, None, what)
-    elif "tmpcopyup" in opts.extensions and fstype == "tmpfs":
-        _make_target(target, False)
-        _tmpfs_with_copy_up(target, flags, opts.data or None, what)
-    else:
-        _make_target(target, False)
-        _mount(source, target, fstype, flags, opts.data or None, what)
-    for pflag in opts.propagation:
-        _mount(None, target, None, pflag, None, f"{what}: setting propagation")
-    if opts.attr_set or opts.attr_clr:
-        try:
-            shim.mount_setattr(target, shim.AT_RECURSIVE, opts.attr_set, opts.attr_clr)
-        except OSError as exc:
-            raise MountError(f"{what}: recursive options: {exc.strerror}") from None
+            _mount(source, target.path, fstype, flags, opts.data or None, what)
+        target.reopen()
+        for pflag in opts.propagation:
+            _mount(None, target.path, None, pflag, None, f"{what}: setting propagation")
+        if opts.attr_set or opts.attr_clr:
+            try:
+                shim.mount_setattr(target.path, shim.AT_RECURSIVE, opts.attr_set, opts.attr_clr)
+            except OSError as exc:
+                raise MountError(f"{what}: recursive options: {exc.strerror}") from None
 
 
 def _tmpfs_with_copy_up(target, flags, data, what):
-    """tmpcopyup: the new tmpfs starts with a copy of what the image had there."""
+    """tmpcopyup: the new tmpfs starts with a copy of what the image had there.
+    The tmpfs is filled at a private staging point, then moved onto the target."""
     import shutil
     import tempfile
 
-    staging = tempfile.mkdtemp(prefix=".oci-tmpcopyup-", dir=os.path.dirname(target))
+    staging = tempfile.mkdtemp(prefix="oci-tmpcopyup-")
+    original = target.path
     try:
         _mount("tmpfs", staging, "tmpfs", flags, data, what)
-        for name in os.listdir(target):
-            src, dst = os.path.join(target, name), os.path.join(staging, name)
+        for name in os.listdir(original):
+            src, dst = os.path.join(original, name), os.path.join(staging, name)
             if os.path.isdir(src) and not os.path.islink(src):
                 shutil.copytree(src, dst, symlinks=True, copy_function=_copy_with_owner)
             else:
                 _copy_with_owner(src, dst)
-        st = os.stat(target)
+        st = os.stat(original)
         os.chown(staging, st.st_uid, st.st_gid)
         os.chmod(staging, st.st_mode & 0o7777)
-        _mount(staging, target, None, shim.MS_MOVE, None, what)
+        _mount(staging, target.path, None, shim.MS_MOVE, None, what)
     finally:
         os.rmdir(staging)
 
@@ -221,7 +298,7 @@ def _copy_with_owner(src, dst):
     return dst
 
 
-def _idmapped_bind(source, target, entry, recursive, what):
+def _idmapped_bind(source, target_fd, entry, recursive, what):
     """An idmapped bind mount: clone the source tree, attach a user namespace that
     carries the mount's uid/gid mappings, and move the clone onto the target."""
     uid_maps, gid_maps = entry.get("uidMappings"), entry.get("gidMappings")
@@ -234,7 +311,7 @@ def _idmapped_bind(source, target, entry, recursive, what):
         try:
             shim.mount_setattr("", shim.AT_EMPTY_PATH | (shim.AT_RECURSIVE if recursive else 0),
                                attr_set=shim.MOUNT_ATTR_IDMAP, userns_fd=userns_fd, dirfd=tree)
-            shim.move_mount(tree, target)
+            shim.move_mount(tree, target_fd)
         finally:
             os.close(tree)
     except OSError as exc:
@@ -280,25 +357,28 @@ def _mapped_user_namespace(uid_maps, gid_maps):
 
 def mount_cgroups(target, flags, cgroup_paths, cgroupns, what):
     """/sys/fs/cgroup in the container: cgroup2 on a unified host; on v1/hybrid a
-    tmpfs with each hierarchy's container directory bind-mounted under it."""
+    tmpfs with each hierarchy's container directory bind-mounted under it.
+    ``target`` is a SafeTarget; everything below it lives on our fresh tmpfs."""
     base = flags & (shim.MS_NOSUID | shim.MS_NODEV | shim.MS_NOEXEC)
     readonly = flags & shim.MS_RDONLY
     if list(cgroup_paths) == ["unified"]:
         if cgroupns:
-            _mount("cgroup2", target, "cgroup2", flags, None, what)
+            _mount("cgroup2", target.path, "cgroup2", flags, None, what)
         else:
-            _mount(cgroup_paths["unified"], target, None, shim.MS_BIND, None, what)
-            _mount(None, target, None, shim.MS_BIND | shim.MS_REMOUNT | flags, None, what)
+            _mount(cgroup_paths["unified"], target.path, None, shim.MS_BIND, None, what)
+            target.reopen()
+            _mount(None, target.path, None, shim.MS_BIND | shim.MS_REMOUNT | flags, None, what)
         return
-    _mount("tmpfs", target, "tmpfs", base, "mode=755", what)
+    _mount("tmpfs", target.path, "tmpfs", base, "mode=755", what)
+    target.reopen()
     for key, host_dir in sorted(cgroup_paths.items()):
         name = key.replace("name=", "") if key != "unified" else "unified"
-        sub = os.path.join(target, name)
+        sub = os.path.join(target.path, name)
         os.makedirs(sub, exist_ok=True)
         _mount(host_dir, sub, None, shim.MS_BIND, None, what)
         _mount(None, sub, None, shim.MS_BIND | shim.MS_REMOUNT | base | readonly, None, what)
     if readonly:
-        _mount(None, target, None, shim.MS_REMOUNT | base | shim.MS_RDONLY, "mode=755", what)
+        _mount(None, target.path, None, shim.MS_REMOUNT | base | shim.MS_RDONLY, "mode=755", what)
 
 
 def setup_dev(rootfs):

@@ -147,12 +147,24 @@ def open_tree(path, flags, dirfd=AT_FDCWD):
     return _check(lib.oci_open_tree(dirfd, _b(path), flags), "open_tree", path)
 
 
-def move_mount(from_fd, to_path):
-    _check(lib.oci_move_mount(from_fd, b"", AT_FDCWD, _b(to_path), MOVE_MOUNT_F_EMPTY_PATH),
-           "move_mount", to_path)
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+
+
+def move_mount(from_fd, to_fd):
+    """Move the detached mount ``from_fd`` onto the directory open as ``to_fd``."""
+    _check(lib.oci_move_mount(from_fd, b"", to_fd, b"", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+           "move_mount")
 
 
 def bpf(cmd, attr):
     """bpf(2) with ``attr`` a bytearray (the kernel may write results into it)."""
     buf = ffi.from_buffer(attr)
     return _check(lib.oci_bpf(cmd, buf, len(attr)), "bpf")
+
+
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_IN_ROOT = 0x10
+
+
+def openat2(dirfd, path, flags, mode=0, resolve=0):
+    return _check(lib.oci_openat2(dirfd, _b(path), flags, mode, resolve), "openat2", path)
