@@ -74,6 +74,7 @@ struct plan {
     const char *state;
     int seccomp_fd;
     unsigned int seccomp_flags;
+    const char *lsm_path, *lsm_value;
 };
 
 static int sync_fd = -1;
@@ -198,6 +199,8 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         else if (!strcmp(k, "HOOKTIMEOUT") && p->nhooks) p->hooks[p->nhooks - 1].timeout = (int)number(k, v);
         else if (!strcmp(k, "STATE")) p->state = v;
         else if (!strcmp(k, "SECCOMP")) p->seccomp_fd = (int)number(k, v);
+        else if (!strcmp(k, "LSM_PATH")) p->lsm_path = v;
+        else if (!strcmp(k, "LSM_VALUE")) p->lsm_value = v;
         else if (!strcmp(k, "SECCOMP_FLAGS")) p->seccomp_flags = (unsigned int)number(k, v);
         else { errno = 0; fail("init plan: unknown key %s", k); }
     }
@@ -352,6 +355,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < p.nhooks; i++)
         run_hook(&p.hooks[i], (int)i, p.state);
 
+    if (p.lsm_path) {  /* AppArmor profile / SELinux label for the coming exec */
+        int fd = open(p.lsm_path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, p.lsm_value, strlen(p.lsm_value)) < 0)
+            fail("setting the exec label via %s", p.lsm_path);
+        close(fd);
+    }
     if (p.seccomp_fd >= 0 && p.no_new_privs) load_seccomp(&p);
     execve(p.exe, p.argv, p.envp);
     fail("exec %s", p.exe);

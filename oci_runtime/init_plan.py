@@ -14,7 +14,7 @@ import socket
 import struct
 import termios
 
-from oci_runtime import capabilities, shim
+from oci_runtime import capabilities, kernel_settings, shim
 from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
@@ -148,6 +148,7 @@ def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_sta
                     f"CAP_INH={m['inheritable']:x}", f"CAP_AMB={m['ambient']:x}"]
     if process.get("noNewPrivileges"):
         records.append("NNP=1")
+    records += kernel_settings.lsm_exec_records(process)
     if seccomp_plan is not None:
         seccomp_fd, seccomp_flags = seccomp_plan
         os.set_inheritable(seccomp_fd, True)

@@ -84,16 +84,30 @@ def _check_sysctl(key, new_flags):
                           f"would change the host: it needs a new {needed} namespace")
 
 
-def _check_lsm(field):
+def lsm_enabled(field):
     if field == "apparmorProfile":
-        enabled = _read("/sys/module/apparmor/parameters/enabled").startswith("Y")
-        name = "AppArmor"
-    else:
-        enabled = os.path.exists("/sys/fs/selinux/enforce")
-        name = "SELinux"
-    if not enabled:
+        return _read("/sys/module/apparmor/parameters/enabled").startswith("Y")
+    return os.path.exists("/sys/fs/selinux/enforce")
+
+
+def _check_lsm(field):
+    if not lsm_enabled(field):
+        name = "AppArmor" if field == "apparmorProfile" else "SELinux"
         raise ConfigError(f"process.{field}", f"{name} is not enabled on this host")
-    raise ConfigError(f"process.{field}", f"{name} labels are not supported by oci-runtime yet")
+
+
+def lsm_exec_records(process):
+    """Plan records telling the C init which /proc attr to write just before its exec
+    (AppArmor's and SELinux's exec attributes apply at the next execve)."""
+    records = []
+    if process.get("apparmorProfile"):
+        path = "/proc/self/attr/apparmor/exec"
+        if not os.path.exists(path):
+            path = "/proc/self/attr/exec"
+        records += [f"LSM_PATH={path}", f"LSM_VALUE=exec {process['apparmorProfile']}"]
+    elif process.get("selinuxLabel"):
+        records += ["LSM_PATH=/proc/self/attr/exec", f"LSM_VALUE={process['selinuxLabel']}"]
+    return records
 
 
 def _read(path):

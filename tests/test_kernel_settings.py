@@ -98,7 +98,20 @@ def test_time_offsets_need_a_time_namespace(rt):
 
 @pytest.mark.parametrize("field", ["apparmorProfile", "selinuxLabel"])
 def test_lsm_labels_without_the_lsm_are_an_error(rt, field):
-    create_fails(rt, rt.bundle(**{field: "some-label"}), f"process.{field}", "not")
+    from oci_runtime.kernel_settings import lsm_enabled
+
+    if lsm_enabled(field):
+        pytest.skip(f"this host has the LSM for {field}")
+    create_fails(rt, rt.bundle(**{field: "some-label"}), f"process.{field}", "is not enabled on this host")
+
+
+def test_apparmor_profile_is_applied_when_the_host_has_apparmor(rt):
+    from oci_runtime.kernel_settings import lsm_enabled
+
+    if not lsm_enabled("apparmorProfile"):
+        pytest.skip("AppArmor is not enabled on this host")
+    bundle = rt.bundle(["cat", "/proc/self/attr/current"], apparmorProfile="unconfined")
+    assert rt.run(bundle).stdout.strip() == "unconfined"
 
 
 def test_bad_scheduler_policy(rt):
