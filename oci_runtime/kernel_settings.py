@@ -65,6 +65,8 @@ def check(config, new_flags):
     for field in ("apparmorProfile", "selinuxLabel"):
         if process.get(field):
             _check_lsm(field)
+    if linux.get("mountLabel") and not lsm_enabled("selinuxLabel"):
+        raise ConfigError("linux.mountLabel", "SELinux is not enabled on this host")
 
 
 def _check_sysctl(key, new_flags):

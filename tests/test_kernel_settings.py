@@ -116,3 +116,12 @@ def test_apparmor_profile_is_applied_when_the_host_has_apparmor(rt):
 
 def test_bad_scheduler_policy(rt):
     create_fails(rt, rt.bundle(scheduler={"policy": "SCHED_BOGUS"}), "process.scheduler.policy")
+
+
+def test_mount_label_without_selinux_is_an_error(rt):
+    from oci_runtime.kernel_settings import lsm_enabled
+
+    if lsm_enabled("selinuxLabel"):
+        pytest.skip("this host has SELinux")
+    create_fails(rt, rt.bundle(edit=lambda c: c["linux"].update(mountLabel="system_u:object_r:x:s0")),
+                 "linux.mountLabel", "SELinux is not enabled")
