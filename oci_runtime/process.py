@@ -179,19 +179,28 @@ def _write_pid_file(path, pid):
     os.rename(tmp, path)
 
 
-def _spawn(spawn, made):
+def fork_with_channel(child_body, serve):
+    """Fork ``child_body(fd)`` (it never returns) with a socketpair to it, and run
+    ``serve(Reader, child_pid)`` here until the children are done.  This process is a
+    child subreaper meanwhile, so grandchildren re-parent to it when the child exits.
+    Shared by create and exec."""
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
     try:
         pid = os.fork()
         if pid == 0:
             parent_end.close()
-            _intermediate(child_end.detach(), spawn)
+            child_body(child_end.detach())
         child_end.close()
-        _await_ready(Reader(parent_end.fileno()), pid, spawn, made)
+        return serve(Reader(parent_end.fileno()), pid)
     finally:
         parent_end.close()
         shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 0)
+
+
+def _spawn(spawn, made):
+    fork_with_channel(lambda fd: _intermediate(fd, spawn),
+                      lambda reader, pid: _await_ready(reader, pid, spawn, made))
 
 
 def _await_ready(reader, intermediate_pid, spawn, made):

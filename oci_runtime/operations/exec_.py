@@ -20,8 +20,9 @@ from oci_runtime import cgroups, config as config_mod, init_plan, namespaces, sh
 from oci_runtime.errors import OCIError
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
 from oci_runtime.operations.run import _wait as _wait_for_exit
+from oci_runtime.process import _child_guard, fork_with_channel
 from oci_runtime.state import open_container
-from oci_runtime.sync import Reader, send
+from oci_runtime.sync import send
 
 NS_FILES = {"user": "user", "ipc": "ipc", "uts": "uts", "network": "net", "pid": "pid",
             "cgroup": "cgroup", "time": "time", "mount": "mnt"}
@@ -120,8 +121,6 @@ def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile):
 
 
 def _guard(fd, body):
-    from oci_runtime.process import _child_guard
-
     _child_guard(fd, body)
 
 
@@ -160,18 +159,12 @@ def _spawn(st, process, opts, seccomp_profile):
             relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     joins = _namespaces_to_join(st.pid)
     waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
-    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        child = os.fork()
-        if child == 0:
-            parent_end.close()
-            _child(child_end.detach(), st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
-                   seccomp_profile)
-        child_end.close()
-        pid = _await_ready(Reader(parent_end.fileno()), child)
+        pid = fork_with_channel(
+            lambda fd: _child(fd, st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
+                              seccomp_profile),
+            _await_ready)
     finally:
-        parent_end.close()
         os.close(waiter_fd)
         for _, ns_fd in joins:
             os.close(ns_fd)
