@@ -13,6 +13,7 @@ Module map (one concern each):
   shim        the cffi syscall wrappers, turned into OSError
   sync        messages between create and its children
   log         --log / --log-format output
+  faults      named fault points (crash/stall at a step) for the reliability tests
 """
 
 __version__ = "0.1.0"
