@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,6 +45,10 @@
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_RAISE 2
+#endif
+
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #endif
 
 #define MAX_ITEMS 65536
@@ -268,16 +273,59 @@ static void wait_for_start(int fifo_fd)
     }
 }
 
+/* A notify filter's listener fd goes to create (or exec) over the sync socket;
+ * it sends it on to linux.seccomp.listenerPath and answers with one byte.
+ * Until that byte arrives no agent serves the filter, so nothing but this
+ * sendmsg (never notifiable, see oci_runtime/seccomp.py) may run first. */
+static void hand_over_listener(int listener)
+{
+    static const char line[] = "{\"type\":\"seccomp\",\"msg\":\"\"}\n";
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { (void *)line, sizeof line - 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &listener, sizeof(int));
+    if (sendmsg(sync_fd, &msg, 0) < 0) fail("handing the seccomp listener fd to the runtime");
+    char ack;
+    ssize_t r;
+    do r = read(sync_fd, &ack, 1); while (r < 0 && errno == EINTR);
+    if (r != 1) fail("the runtime did not take the seccomp listener fd");
+    close(listener);
+}
+
 /* Load the BPF program compiled from linux.seccomp (oci_runtime/seccomp.py). */
-static void load_seccomp(const struct plan *p)
+static void load_seccomp(struct plan *p)
 {
     size_t len;
     char *code = read_all(p->seccomp_fd, &len);
     close(p->seccomp_fd);
+    p->seccomp_fd = -1;
     struct sock_fprog prog = { (unsigned short)(len / sizeof(struct sock_filter)),
                                (struct sock_filter *)code };
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0)
+    long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog);
+    if (ret < 0)
         fail("loading the seccomp filter of linux.seccomp");
+    free(code);
+    if (p->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+        hand_over_listener((int)ret);
+}
+
+/* process.cwd must name a directory inside the container.  A path through a
+ * leaked descriptor (/proc/self/fd/N, CVE-2024-21626) would leave the process
+ * in a directory outside its root, which getcwd reports as unreachable. */
+static void enter_cwd(const char *cwd)
+{
+    char buf[4096];
+    if (chdir(cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed", cwd);
+    if (!getcwd(buf, sizeof buf) || buf[0] != '/') {
+        errno = 0;
+        fail("cwd (\"%s\") resolves outside the container", cwd);
+    }
 }
 
 /* Run one hook with the state JSON on stdin; kill it after its timeout. */
@@ -335,15 +383,21 @@ int main(int argc, char **argv)
     struct plan p;
     parse_plan(buf, len, &p);
     sync_fd = p.sync_fd;
+    /* Not dumpable while the runtime's plan is in hand: no process of the
+     * container may ptrace us or open our /proc files (execve resets this). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail("prctl(PR_SET_DUMPABLE)");
 
     /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we
-     * still have it (runc's order); with it, as late as possible. */
+     * still have it (runc's order); with it, as late as possible -- but a notify
+     * filter before "ready", while create is still there to take its fd. */
+    int notify = p.seccomp_fd >= 0 && (p.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
     if (p.seccomp_fd >= 0 && !p.no_new_privs) load_seccomp(&p);
     if (p.has_caps) drop_bounding_set(&p);
     switch_user(&p);
     if (p.has_caps) set_capabilities(&p);
-    if (p.cwd && chdir(p.cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed", p.cwd);
+    if (p.cwd) enter_cwd(p.cwd);
     if (p.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (notify && p.seccomp_fd >= 0) load_seccomp(&p);
     cloexec_other_fds(3 + p.keep_fds);
 
     errno = 0;

@@ -207,6 +207,7 @@ def _await_ready(reader, intermediate_pid, spawn, made):
     """Serve the children's requests until the C init says "ready" (or fails)."""
     st = spawn.st
     hooks_requested = ready = False
+    listener = None
     try:
         while True:
             message = reader.next()
@@ -234,16 +235,54 @@ def _await_ready(reader, intermediate_pid, spawn, made):
                     netdevices.move_all(net_devices, message["pid"])
             elif kind == "ready":
                 ready = True
+            elif kind == "seccomp":
+                listener = _listener_fd(reader)
             elif kind == "error":
                 raise OCIError(message.get("msg") or "container init failed")
+            if listener is not None and made["pid"]:  # the waiter blocks until it is handed on
+                from oci_runtime import hooks
+
+                listener, handed = None, listener  # hand_seccomp_listener closes it
+                hand_seccomp_listener(reader.fd, handed, spawn.config["linux"]["seccomp"], made["pid"],
+                                      hooks.hook_state(st, "creating"))
             if ready and made["pid"]:  # "ready" can overtake the intermediate's "pid"
                 return
             if hooks_requested and made["pid"]:
                 hooks_requested = False
                 _run_create_runtime_hooks(reader.fd, st)
     finally:
+        if listener is not None:
+            os.close(listener)
         if intermediate_pid:
             _reap(intermediate_pid)
+
+
+def _listener_fd(reader):
+    fd = reader.take_fd()
+    if fd is None:
+        raise OCIError("the container init announced a seccomp listener fd but sent none")
+    return fd
+
+
+def hand_seccomp_listener(sync_fd, listener_fd, profile, pid, state_doc):
+    """Pass a notify filter's fd to linux.seccomp.listenerPath, then let the waiting
+    C init go on (it blocks on one byte).  Shared by create and exec."""
+    from oci_runtime import seccomp
+
+    try:
+        seccomp.send_to_listener(profile, listener_fd, pid, state_doc)
+    finally:
+        os.close(listener_fd)
+    os.write(sync_fd, b"\n")
+
+
+def hide_from_container():
+    """Make this process non-dumpable before it joins or creates the container's
+    namespaces: a process of the container then cannot ptrace it or open its
+    /proc/PID/exe, /proc/PID/mem or map_files (the host interpreter and the shim
+    library, CVE-2019-5736), even as the same uid.  The exec of the C waiter
+    resets it; the waiter sets it again at once (cffi_build/init.c)."""
+    shim.prctl(shim.PR_SET_DUMPABLE, 0)
 
 
 def write_id_mappings(pid, linux):
@@ -354,6 +393,7 @@ def _enter_user_namespace(fd, spawn):
 
 def _intermediate(fd, spawn):
     def body():
+        hide_from_container()
         cgroups.attach(spawn.cgroup_paths, os.getpid())
         _join_namespaces(spawn.joins)
         other_flags = spawn.new_flags

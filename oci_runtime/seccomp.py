@@ -10,6 +10,14 @@ Semantics follow runc: unknown syscall names are skipped (a profile written
 for a newer kernel still loads); a rule whose action equals the default is
 skipped; args on distinct indexes are ANDed in one rule, repeated indexes
 give one rule per arg (ORed); errnoRet defaults to EPERM.
+
+SCMP_ACT_NOTIFY: the filter is loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER,
+always before the init reports "ready" (the listener fd must reach a runtime
+process that is still there); the C init passes the fd to create (or exec)
+over the sync socket (SCM_RIGHTS), which sends it with the container process
+state to ``listenerPath`` (runtime.md "containerProcessState") and lets the
+init go on.  The init's own sendmsg hands the fd over, so NOTIFY on sendmsg
+would deadlock and is refused, as is NOTIFY as the default action.
 """
 import errno
 import os
@@ -21,11 +29,15 @@ ACTIONS = {
     "SCMP_ACT_KILL_PROCESS": 0x80000000, "SCMP_ACT_TRAP": 0x00030000,
     "SCMP_ACT_ERRNO": 0x00050000, "SCMP_ACT_TRACE": 0x7FF00000,
     "SCMP_ACT_LOG": 0x7FFC0000, "SCMP_ACT_ALLOW": 0x7FFF0000,
+    "SCMP_ACT_NOTIFY": 0x7FC00000,
 }
 OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
              "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
-         "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4}
+         "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32}
+NEW_LISTENER = 8  # SECCOMP_FILTER_FLAG_NEW_LISTENER: set by us when a rule notifies
+# Syscalls the C init makes between loading a notify filter and handing its fd over.
+NOT_NOTIFIABLE = ("sendmsg",)
 
 
 def check(seccomp):
@@ -34,20 +46,40 @@ def check(seccomp):
         raise ConfigError("linux.seccomp.defaultErrnoRet", "only meaningful with defaultAction SCMP_ACT_ERRNO")
     if seccomp.get("defaultAction") not in ACTIONS:
         raise ConfigError("linux.seccomp.defaultAction", f"unsupported action {seccomp.get('defaultAction')!r}")
-    if seccomp.get("listenerPath"):
-        raise ConfigError("linux.seccomp.listenerPath", "seccomp notify (SCMP_ACT_NOTIFY) is not supported")
+    if seccomp.get("defaultAction") == "SCMP_ACT_NOTIFY":
+        raise ConfigError("linux.seccomp.defaultAction",
+                          "SCMP_ACT_NOTIFY cannot be the default: the init could not hand the listener fd over")
     for i, flag in enumerate(seccomp.get("flags") or ()):
         if flag not in FLAGS:
             raise ConfigError(f"linux.seccomp.flags[{i}]", f"unsupported flag {flag!r}")
     for i, rule in enumerate(seccomp.get("syscalls") or ()):
-        if rule["action"] not in ACTIONS:
-            raise ConfigError(f"linux.seccomp.syscalls[{i}].action", f"unsupported action {rule['action']!r}")
-        if rule.get("errnoRet") is not None and rule["action"] not in ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"):
-            raise ConfigError(f"linux.seccomp.syscalls[{i}].errnoRet",
-                              f"only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not {rule['action']}")
-        for j, arg in enumerate(rule.get("args") or ()):
-            if arg.get("op") not in OPERATORS:
-                raise ConfigError(f"linux.seccomp.syscalls[{i}].args[{j}].op", f"unknown op {arg.get('op')!r}")
+        _check_rule(rule, f"linux.seccomp.syscalls[{i}]")
+    notifies = uses_notify(seccomp)
+    if notifies and not seccomp.get("listenerPath"):
+        raise ConfigError("linux.seccomp.listenerPath", "required when a rule uses SCMP_ACT_NOTIFY")
+    if not notifies and "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in (seccomp.get("flags") or ()):
+        raise ConfigError("linux.seccomp.flags",
+                          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule with SCMP_ACT_NOTIFY")
+
+
+def _check_rule(rule, where):
+    if rule["action"] not in ACTIONS:
+        raise ConfigError(f"{where}.action", f"unsupported action {rule['action']!r}")
+    if rule.get("errnoRet") is not None and rule["action"] not in ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"):
+        raise ConfigError(f"{where}.errnoRet",
+                          f"only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not {rule['action']}")
+    if rule["action"] == "SCMP_ACT_NOTIFY":
+        for name in rule["names"]:
+            if name in NOT_NOTIFIABLE:
+                raise ConfigError(f"{where}.names", f"SCMP_ACT_NOTIFY on {name} is not supported: "
+                                  "the runtime hands the listener fd over with it")
+    for j, arg in enumerate(rule.get("args") or ()):
+        if arg.get("op") not in OPERATORS:
+            raise ConfigError(f"{where}.args[{j}].op", f"unknown op {arg.get('op')!r}")
+
+
+def uses_notify(seccomp):
+    return any(rule.get("action") == "SCMP_ACT_NOTIFY" for rule in seccomp.get("syscalls") or ())
 
 
 def _action(name, errno_ret, default_errno=errno.EPERM):
@@ -104,10 +136,32 @@ def compile_profile(seccomp):
         os.lseek(fd, 0, os.SEEK_SET)
     finally:
         lib.seccomp_release(ctx)
-    flags = 0
+    flags = NEW_LISTENER if uses_notify(seccomp) else 0
     for flag in seccomp.get("flags") or ():
         flags |= FLAGS[flag]
+    if flags & FLAGS["SECCOMP_FILTER_FLAG_TSYNC"] and flags & NEW_LISTENER:
+        flags |= 16  # SECCOMP_FILTER_FLAG_TSYNC_ESRCH: the kernel refuses TSYNC|NEW_LISTENER alone
     return fd, flags
+
+
+def send_to_listener(seccomp, listener_fd, pid, state_doc):
+    """Send the notify fd and the container process state to linux.seccomp.listenerPath
+    (runtime.md: one state per connection, then the connection is closed)."""
+    import json
+    import socket
+
+    from oci_runtime import OCI_VERSION
+
+    path = seccomp["listenerPath"]
+    message = {"ociVersion": OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
+               "metadata": seccomp.get("listenerMetadata", ""), "state": state_doc}
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(path)
+            socket.send_fds(sock, [json.dumps(message).encode()], [listener_fd])
+    except OSError as exc:
+        raise OCIError(f"linux.seccomp.listenerPath: sending the seccomp notify fd to {path}: "
+                       f"{exc.strerror or exc}") from None
 
 
 def _add_rule(lib, ffi, ctx, action, number, args, where):

@@ -4,11 +4,16 @@ Each message is one JSON object on one line with a "type":
   {"type": "pid", "pid": N}       the intermediate child reports the init's pid
   {"type": "ready", "msg": ""}    the waiting init (C) has finished set-up
   {"type": "error", "msg": "..."} a child failed; msg is the real cause
+  {"type": "seccomp", "msg": ""}  the C init loaded a notify filter; its listener
+                                  fd rides along (SCM_RIGHTS); the init waits
+                                  for one byte back before it goes on
 The C waiter (cffi_build/init.c) writes the same format, so a failure at any
 stage reaches the user as the child's own error, never as "EOF".
 """
+import array
 import json
 import os
+import socket
 
 from oci_runtime.errors import OCIError
 
@@ -36,11 +41,12 @@ class Reader:
     def __init__(self, fd):
         self.fd = fd
         self.buffer = b""
+        self.fds = []  # descriptors received with the messages (SCM_RIGHTS), in order
 
     def next(self):
         """The next message as a dict, or None at EOF."""
         while b"\n" not in self.buffer:
-            chunk = os.read(self.fd, 65536)
+            chunk = self._receive()
             if not chunk:
                 return None
             self.buffer += chunk
@@ -49,3 +55,25 @@ class Reader:
             return json.loads(line)
         except ValueError:
             return {"type": "error", "msg": f"garbled message from the container init: {line[:200]!r}"}
+
+    def take_fd(self):
+        """The oldest descriptor that came with a message, or None."""
+        return self.fds.pop(0) if self.fds else None
+
+    def _receive(self):
+        """recvmsg, not read: a read would silently drop descriptors sent along."""
+        fds = array.array("i")
+        data, ancillary, _, _ = _recvmsg(self.fd, 65536, socket.CMSG_SPACE(4 * fds.itemsize))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+        self.fds.extend(fds)
+        return data
+
+
+def _recvmsg(fd, size, ancillary_size):
+    sock = socket.socket(fileno=fd)
+    try:
+        return sock.recvmsg(size, ancillary_size, socket.MSG_CMSG_CLOEXEC)
+    finally:
+        sock.detach()  # the descriptor stays the caller's

@@ -16,11 +16,11 @@ import os
 import signal
 import socket
 
-from oci_runtime import cgroups, config as config_mod, init_plan, namespaces, shim
+from oci_runtime import cgroups, config as config_mod, faults, init_plan, namespaces, shim
 from oci_runtime.errors import OCIError
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
 from oci_runtime.operations.run import _wait as _wait_for_exit
-from oci_runtime.process import _child_guard, fork_with_channel
+from oci_runtime.process import _child_guard, fork_with_channel, hand_seccomp_listener, hide_from_container
 from oci_runtime.state import open_container
 from oci_runtime.sync import send
 
@@ -87,6 +87,7 @@ class ExecOptions:
 
 def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_profile):
     def body():
+        hide_from_container()
         cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
         for kind, ns_fd in joins:
             try:
@@ -105,6 +106,7 @@ def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_pro
 
 
 def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile):
+    faults.point("exec:in-container")  # visible in the container's pid namespace from here
     if console is not None:
         init_plan.setup_terminal(console, process, bind_console=False)
     init_plan.apply_rlimits(process.get("rlimits") or ())
@@ -163,7 +165,7 @@ def _spawn(st, process, opts, seccomp_profile):
         pid = fork_with_channel(
             lambda fd: _child(fd, st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
                               seccomp_profile),
-            _await_ready)
+            lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
     finally:
         os.close(waiter_fd)
         for _, ns_fd in joins:
@@ -174,9 +176,10 @@ def _spawn(st, process, opts, seccomp_profile):
     return pid
 
 
-def _await_ready(reader, child):
+def _await_ready(reader, child, st, seccomp_profile):
     pid = 0
     ready = False
+    listener = None
     while True:
         message = reader.next()
         if message is None:
@@ -189,6 +192,8 @@ def _await_ready(reader, child):
             child = 0
         elif kind == "ready":
             ready = True
+        elif kind == "seccomp":
+            listener = reader.take_fd()
         elif kind == "error":
             if child:
                 os.waitpid(child, 0)
@@ -198,8 +203,29 @@ def _await_ready(reader, child):
                 except ChildProcessError:
                     pass
             raise OCIError(message.get("msg") or "exec failed")
+        if listener is not None and pid:  # the process blocks until the fd is handed on
+            _hand_listener(reader, listener, seccomp_profile, pid, st)
+            listener = None
         if ready and pid:  # "ready" can overtake the intermediate's "pid"
             return pid
+
+
+def _hand_listener(reader, listener, seccomp_profile, pid, st):
+    from oci_runtime import hooks
+
+    try:
+        hand_seccomp_listener(reader.fd, listener, seccomp_profile, pid, hooks.hook_state(st, st.status()))
+    except OCIError:
+        _kill_quietly(pid)
+        raise
+
+
+def _kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
 
 
 def _wait(pid, opts):
