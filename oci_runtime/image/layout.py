@@ -245,6 +245,9 @@ def _select_in_index(source, index, tag, digest, path):
         entries = matches
     if len(entries) == 1:
         return entries[0]
+    names = sorted({(e.get("annotations") or {}).get(REF_NAME) or "<unnamed>" for e in entries})
+    if len(names) > 1:  # several images, not one image for several platforms
+        raise ImageError(f"{path}: holds {len(names)} images ({', '.join(names)}): name one with :TAG")
     return _pick_platform(source, entries, path)
 
 
