@@ -135,6 +135,7 @@ class Applier:
 
     def __init__(self, root_fd, warnings):
         self.root_fd = root_fd
+        self.root_path = os.readlink(f"/proc/self/fd/{root_fd}")
         self.warnings = warnings
         self.is_root = os.geteuid() == 0
         self.created = set()   # paths this layer made: whiteouts leave them alone
@@ -172,28 +173,55 @@ class Applier:
             self.created.add("/".join(parts[:i]))
 
     # -------------------------------------------------------------- directories
-    def open_dir(self, parts, create):
+    def open_dir(self, parts, create, hops=40):
         """An O_PATH fd on the directory ``parts`` resolved inside the rootfs; missing
-        directories are made (0755) when ``create``; a non-directory is an error."""
+        directories are made (0755) when ``create``, also where a symlink dangles
+        (its target is made, inside the rootfs); a non-directory is an error."""
         path = "/".join(parts) or "."
         try:
-            return shim.openat2(self.root_fd, path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, _RESOLVE)
+            return self._open_in_root(path)
         except FileNotFoundError:
             if not create or not parts:
                 raise
         except NotADirectoryError:
             raise ImageError(f"layer entry under {path!r}: a parent is not a directory") from None
-        parent_fd = self.open_dir(parts[:-1], create)
+        parent_fd = self.open_dir(parts[:-1], create, hops)
         try:
             os.mkdir(parts[-1], 0o755, dir_fd=parent_fd)
         except FileExistsError:
-            pass  # a dangling symlink: reopening below says so
+            if not stat.S_ISLNK(os.stat(parts[-1], dir_fd=parent_fd, follow_symlinks=False).st_mode):
+                raise ImageError(f"layer entry under {path!r}: a parent is not a directory") from None
+            if hops <= 0:
+                raise ImageError(f"layer entry under {path!r}: too many levels of symbolic links") from None
+            target = self._link_target_parts(parent_fd, parts[-1])
+            os.close(self.open_dir(target, create, hops - 1))
         finally:
             os.close(parent_fd)
         try:
-            return shim.openat2(self.root_fd, path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, _RESOLVE)
+            return self._open_in_root(path)
         except (FileNotFoundError, NotADirectoryError):
-            raise ImageError(f"layer entry under {path!r}: a parent is a dangling symlink or not a directory") from None
+            raise ImageError(f"layer entry under {path!r}: a parent is not a directory") from None
+
+    def _open_in_root(self, path):
+        return shim.openat2(self.root_fd, path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, _RESOLVE)
+
+    def _link_target_parts(self, dir_fd, name):
+        """Where the dangling symlink ``name`` in ``dir_fd`` points, as rootfs components,
+        read the way RESOLVE_IN_ROOT would follow it ("/" and ".." stop at the root)."""
+        target = os.readlink(name, dir_fd=dir_fd)
+        if target.startswith("/"):
+            base = []
+        else:
+            real = os.readlink(f"/proc/self/fd/{dir_fd}")
+            relative = os.path.relpath(real, self.root_path)
+            base = [] if relative == "." else relative.split("/")
+        for part in target.split("/"):
+            if part == "..":
+                if base:
+                    base.pop()
+            elif part not in ("", "."):
+                base.append(part)
+        return base
 
     # -------------------------------------------------------------- whiteouts
     def whiteout(self, parent, name, raw_name):
