@@ -16,6 +16,7 @@ both of what *lower* layers made: entries of the same layer are kept whatever
 their order in the tar.  Directory modes and mtimes are applied when the layer
 ends, so creating their children does not undo them.
 """
+import errno
 import gzip
 import io
 import os
@@ -203,7 +204,13 @@ class Applier:
             raise ImageError(f"layer entry under {path!r}: a parent is not a directory") from None
 
     def _open_in_root(self, path):
-        return shim.openat2(self.root_fd, path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, _RESOLVE)
+        try:
+            return shim.openat2(self.root_fd, path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, _RESOLVE)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EXDEV):
+                raise ImageError(f"layer entry under {path!r}: too many levels of symbolic links "
+                                 "or a magic link") from None
+            raise
 
     def _link_target_parts(self, dir_fd, name):
         """Where the dangling symlink ``name`` in ``dir_fd`` points, as rootfs components,
