@@ -397,3 +397,102 @@ def test_a_large_layer_unpacks_with_flat_memory(tmp_path):
     peak_mib = usage.ru_maxrss / 1024
     print(f"peak RSS unpacking a {size >> 20} MiB layer: {peak_mib:.1f} MiB")
     assert peak_mib < 80, f"peak RSS {peak_mib:.1f} MiB for a {size >> 20} MiB layer"
+
+
+# ------------------------------------------------------------------ podman-made images
+STORAGE_CONF = """[storage]
+driver = "vfs"
+graphroot = "{base}/root"
+runroot = "{base}/runroot"
+"""
+CONTAINERS_CONF = """[engine]
+events_logger = "file"
+events_logfile_path = "{base}/events.log"
+tmp_dir = "{base}/tmp"
+"""
+PODMAN_CHANGES = ['ENTRYPOINT ["/bin/sh", "-c"]', 'CMD ["echo hello from $GREETING; id -u; id -G; pwd"]',
+                  "ENV GREETING=the-image", "WORKDIR /home/user", "USER user", "EXPOSE 8080/tcp",
+                  "LABEL org.example.team=infra"]
+
+
+@pytest.fixture(scope="module")
+def podman_images(tmp_path_factory, busybox_template):
+    """The busybox rootfs imported into a private podman storage (vfs: no mounts) and
+    saved in each format podman writes; the storage is reset and removed afterwards."""
+    if not shutil.which("podman"):
+        pytest.skip("podman not installed (make test installs it)")
+    base = tmp_path_factory.mktemp("podman")
+    os.makedirs(base / "tmp")
+    (base / "storage.conf").write_text(STORAGE_CONF.format(base=base))
+    (base / "containers.conf").write_text(CONTAINERS_CONF.format(base=base))
+    env = dict(os.environ, CONTAINERS_CONF=str(base / "containers.conf"),
+               CONTAINERS_STORAGE_CONF=str(base / "storage.conf"))
+
+    def podman(*args, **kw):
+        return subprocess.run(["podman", *args], env=env, check=True, capture_output=True,
+                              stdin=kw.pop("stdin", subprocess.DEVNULL), timeout=120, **kw)
+    try:
+        tar = subprocess.Popen(["tar", "-C", str(busybox_template / "rootfs"), "-c", "."], stdout=subprocess.PIPE)
+        changes = [arg for change in PODMAN_CHANGES for arg in ("--change", change)]
+        podman("import", *changes, "-", "localhost/ocirt-image-test:v1", stdin=tar.stdout)
+        tar.wait()
+        saved = {}
+        for fmt in ("oci-dir", "oci-archive", "docker-archive"):
+            saved[fmt] = str(base / fmt)
+            podman("save", "--format", fmt, "-o", saved[fmt], "localhost/ocirt-image-test:v1")
+        yield saved
+    finally:
+        subprocess.run(["podman", "system", "reset", "--force"], env=env, capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=120)
+        with open("/proc/self/mountinfo") as f:
+            assert str(base) not in f.read(), "podman left mounts behind"
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def described_tree(root):
+    """Everything under ``root`` as {path: (type, mode, uid, gid, content digest or link)}."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    what = hashlib.sha256(f.read()).hexdigest()
+            elif stat.S_ISLNK(st.st_mode):
+                what = os.readlink(path)
+            else:
+                what = None
+            found[os.path.relpath(path, root)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode),
+                                                  st.st_uid, st.st_gid, what)
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["oci-dir", "oci-archive", "docker-archive"])
+def test_podman_saved_images_unpack_to_the_source_rootfs(tmp_path, podman_images, busybox_template, fmt):
+    reference = podman_images[fmt] + (":v1" if fmt != "oci-dir" else "")
+    result = subprocess.run([RUNTIME, "bundle", "--image", reference, "--bundle", str(tmp_path / "b")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    want = described_tree(busybox_template / "rootfs")
+    got = described_tree(tmp_path / "b" / "rootfs")
+    assert sorted(got) == sorted(want)
+    assert {p: v for p, v in got.items() if v != want[p]} == {}
+    spec = json.load(open(tmp_path / "b" / "config.json"))
+    assert spec["process"]["args"] == ["/bin/sh", "-c", "echo hello from $GREETING; id -u; id -G; pwd"]
+    assert spec["process"]["user"] == {"uid": 1000, "gid": 1000}
+    assert spec["process"]["cwd"] == "/home/user"
+    assert "GREETING=the-image" in spec["process"]["env"]
+    assert spec["annotations"]["org.opencontainers.image.exposedPorts"] == "8080/tcp"
+    assert spec["annotations"]["org.example.team"] == "infra"
+
+
+def test_a_bundle_made_from_an_image_runs(rt, tmp_path, podman_images):
+    path = tmp_path / "from-image"
+    rt.cmd("bundle", "--image", podman_images["oci-archive"], "--bundle", str(path), check=True)
+    config = rt.read_config(path)
+    config["process"]["terminal"] = False
+    config["linux"]["cgroupsPath"] = f"/{rt.cgroup_parent}/from-image"
+    rt.write_config(path, config)
+    result = rt.run(path)
+    assert result.stdout.splitlines() == ["hello from the-image", "1000", "1000", "/home/user"]
