@@ -67,6 +67,13 @@ COMMANDS = {
                 (Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),
                  Flag(("rootless",), "bool", "a spec for a rootless container", False)),
                 0, 0, module="spec"),
+        Command("bundle", "bundle --image PATH[:TAG|@DIGEST] [--bundle DIR] [--rootless]",
+                "unpack an OCI image (layout dir/archive or docker-archive) into a bundle",
+                (Flag(("image", "i"), "str", "OCI layout directory or archive, or docker-archive tar; "
+                      ":TAG or @sha256:DIGEST selects an image", "", "path"),
+                 Flag(("bundle", "b"), "str", "the bundle directory to make (default: .)", "", "path"),
+                 Flag(("rootless",), "bool", "a config.json for a rootless container", False)),
+                0, 0, module="bundle"),
         Command("exec", "exec [command options] <container-id> <command> [args...]",
                 "run a process in a created or running container",
                 (Flag(("process", "p"), "str", "path to a process.json (replaces the command line)", "", "path"),
