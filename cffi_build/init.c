@@ -24,6 +24,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -80,6 +82,7 @@ struct plan {
     int seccomp_fd;
     unsigned int seccomp_flags;
     const char *lsm_path, *lsm_value;
+    int proc_fd;
 };
 
 static int sync_fd = -1;
@@ -163,7 +166,7 @@ static uint64_t mask(const char *key, const char *value)
 static void parse_plan(char *buf, size_t len, struct plan *p)
 {
     memset(p, 0, sizeof *p);
-    p->sync_fd = p->fifo_fd = p->seccomp_fd = -1;
+    p->sync_fd = p->fifo_fd = p->seccomp_fd = p->proc_fd = -1;
     p->argv = calloc(MAX_ITEMS + 1, sizeof(char *));
     p->envp = calloc(MAX_ITEMS + 1, sizeof(char *));
     p->groups = calloc(MAX_ITEMS, sizeof(gid_t));
@@ -206,6 +209,7 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         else if (!strcmp(k, "SECCOMP")) p->seccomp_fd = (int)number(k, v);
         else if (!strcmp(k, "LSM_PATH")) p->lsm_path = v;
         else if (!strcmp(k, "LSM_VALUE")) p->lsm_value = v;
+        else if (!strcmp(k, "PROC_FD")) p->proc_fd = (int)number(k, v);
         else if (!strcmp(k, "SECCOMP_FLAGS")) p->seccomp_flags = (unsigned int)number(k, v);
         else { errno = 0; fail("init plan: unknown key %s", k); }
     }
@@ -315,6 +319,26 @@ static void load_seccomp(struct plan *p)
         hand_over_listener((int)ret);
 }
 
+/* The AppArmor profile / SELinux label for the coming exec, written through the
+ * runtime's own procfs (PROC_FD, oci_runtime/procfs.py), never through the
+ * container's /proc, which the bundle may have replaced (CVE-2019-16884). */
+static void write_lsm_label(const struct plan *p)
+{
+    struct open_how how = { .flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+    int fd = (int)syscall(SYS_openat2, p->proc_fd, p->lsm_path, &how, sizeof how);
+    if (fd < 0) fail("opening /proc/%s for the exec label", p->lsm_path);
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0 || st.f_type != 0x9fa0) {
+        errno = 0;
+        fail("/proc/%s is not on procfs", p->lsm_path);
+    }
+    if (write(fd, p->lsm_value, strlen(p->lsm_value)) < 0)
+        fail("setting the exec label via /proc/%s", p->lsm_path);
+    close(fd);
+    close(p->proc_fd);
+}
+
 /* process.cwd must name a directory inside the container.  A path through a
  * leaked descriptor (/proc/self/fd/N, CVE-2024-21626) would leave the process
  * in a directory outside its root, which getcwd reports as unreachable. */
@@ -409,12 +433,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < p.nhooks; i++)
         run_hook(&p.hooks[i], (int)i, p.state);
 
-    if (p.lsm_path) {  /* AppArmor profile / SELinux label for the coming exec */
-        int fd = open(p.lsm_path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, p.lsm_value, strlen(p.lsm_value)) < 0)
-            fail("setting the exec label via %s", p.lsm_path);
-        close(fd);
-    }
+    if (p.lsm_path) write_lsm_label(&p);
     if (p.seccomp_fd >= 0 && p.no_new_privs) load_seccomp(&p);
     execve(p.exe, p.argv, p.envp);
     fail("exec %s", p.exe);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stddef.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -97,6 +98,29 @@ int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const ch
                    unsigned int flags)
 {
     return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
+}
+
+int oci_fsopen(const char *fstype, unsigned int flags)
+{
+    return (int)syscall(SYS_fsopen, fstype, flags);
+}
+
+int oci_fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux)
+{
+    return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+}
+
+int oci_fsmount(int fd, unsigned int flags, unsigned int attr_flags)
+{
+    return (int)syscall(SYS_fsmount, fd, flags, attr_flags);
+}
+
+/* The filesystem type (statfs f_type) of an open file: a path can lie, a magic number cannot. */
+long long oci_fstatfs_type(int fd)
+{
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0) return -1;
+    return (long long)st.f_type;
 }
 
 long oci_bpf(int cmd, void *attr, unsigned int size)

@@ -28,6 +28,10 @@ int oci_mount_setattr(int dirfd, const char *path, unsigned int flags,
 int oci_open_tree(int dirfd, const char *path, unsigned int flags);
 int oci_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path,
                    unsigned int flags);
+int oci_fsopen(const char *fstype, unsigned int flags);
+int oci_fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux);
+int oci_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
+long long oci_fstatfs_type(int fd);
 long oci_bpf(int cmd, void *attr, unsigned int size);
 int oci_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode,
                 unsigned long long resolve);

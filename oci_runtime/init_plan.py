@@ -11,14 +11,17 @@ import fcntl
 import os
 import resource
 import socket
+import stat
 import struct
 import termios
 
-from oci_runtime import capabilities, kernel_settings, shim
+from oci_runtime import capabilities, kernel_settings, rootfs, shim
 from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
+UNIX98_PTY_SLAVE_MAJORS = (136, 143)
+DEVPTS_SUPER_MAGIC = 0x1CD1
 # The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (rootfs.py).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 
@@ -44,6 +47,7 @@ def setup_terminal(console, process, bind_console=True):
     make the slave the controlling terminal and stdio, bind it to /dev/console.
     Runs after pivot_root: every module it needs is imported at the top."""
     master, slave = os.openpty()
+    check_pty_slave(slave)
     size = process.get("consoleSize")
     if size:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size["height"], size["width"], 0, 0))
@@ -54,14 +58,35 @@ def setup_terminal(console, process, bind_console=True):
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     for target in (0, 1, 2):
         os.dup2(slave, target)
-    console_path = "/dev/console"
-    if not bind_console:
-        os.close(slave)
-        return
-    if not os.path.exists(console_path):
-        os.close(os.open(console_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-    shim.mount(slave_name, console_path, None, shim.MS_BIND)
+    if bind_console:
+        bind_console_to(slave)
     os.close(slave)
+
+
+def check_pty_slave(fd):
+    """The container's /dev/ptmx (or /dev/pts) may be anything the image put there:
+    what we got must be a real pty slave on a devpts (CVE-2025-52565)."""
+    st = os.fstat(fd)
+    if not (stat.S_ISCHR(st.st_mode) and UNIX98_PTY_SLAVE_MAJORS[0] <= os.major(st.st_rdev)
+            <= UNIX98_PTY_SLAVE_MAJORS[1]) or shim.fstatfs_type(fd) != DEVPTS_SUPER_MAGIC:
+        raise OCIError("the container's /dev/ptmx did not give a pty on devpts")
+
+
+def bind_console_to(slave):
+    """/dev/console becomes the pty: created as a plain file if missing, refused if it
+    is a symlink or anything but a file or char device, bound fd to fd."""
+    try:
+        os.close(os.open("/dev/console", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        pass
+    target = rootfs.open_mount_point("/dev/console")
+    try:
+        mode = os.fstat(target).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+            raise OCIError("/dev/console in the container is not a file or a device")
+        rootfs.bind_fd_onto(slave, target, "binding the pty to /dev/console")
+    finally:
+        os.close(target)
 
 
 def apply_rlimits(rlimits):
@@ -130,8 +155,10 @@ def compile_seccomp(profile):
     return seccomp.compile_profile(profile)
 
 
-def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state, seccomp_plan=None):
-    """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records."""
+def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state, seccomp_plan=None,
+               proc_handle=None):
+    """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records.
+    ``proc_handle`` (procfs.py) is handed on only when an LSM label must be written."""
     user = process.get("user") or {}
     records = [
         f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}", f"KEEP_FDS={kept_fds(opts)}",
@@ -148,7 +175,12 @@ def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_sta
                     f"CAP_INH={m['inheritable']:x}", f"CAP_AMB={m['ambient']:x}"]
     if process.get("noNewPrivileges"):
         records.append("NNP=1")
-    records += kernel_settings.lsm_exec_records(process)
+    lsm = kernel_settings.lsm_exec_records(process)
+    if lsm:
+        if proc_handle is None:
+            raise OCIError("an LSM label needs the runtime's procfs handle")
+        os.set_inheritable(proc_handle, True)
+        records += lsm + [f"PROC_FD={proc_handle}"]
     if seccomp_plan is not None:
         seccomp_fd, seccomp_flags = seccomp_plan
         os.set_inheritable(seccomp_fd, True)

@@ -100,15 +100,17 @@ def _check_lsm(field):
 
 def lsm_exec_records(process):
     """Plan records telling the C init which /proc attr to write just before its exec
-    (AppArmor's and SELinux's exec attributes apply at the next execve)."""
+    (AppArmor's and SELinux's exec attributes apply at the next execve).  The path
+    is relative to the procfs handle the init gets as PROC_FD (procfs.py): a label
+    written into a fake /proc would leave the process unconfined (CVE-2019-16884)."""
     records = []
     if process.get("apparmorProfile"):
-        path = "/proc/self/attr/apparmor/exec"
-        if not os.path.exists(path):
-            path = "/proc/self/attr/exec"
+        path = "thread-self/attr/apparmor/exec"
+        if not os.path.exists("/proc/self/attr/apparmor/exec"):
+            path = "thread-self/attr/exec"
         records += [f"LSM_PATH={path}", f"LSM_VALUE=exec {process['apparmorProfile']}"]
     elif process.get("selinuxLabel"):
-        records += ["LSM_PATH=/proc/self/attr/exec", f"LSM_VALUE={process['selinuxLabel']}"]
+        records += ["LSM_PATH=thread-self/attr/exec", f"LSM_VALUE={process['selinuxLabel']}"]
     return records
 
 
@@ -136,15 +138,17 @@ def apply_time_offsets(linux):
         raise OCIError(f"linux.timeOffsets: {exc.strerror}") from None
 
 
-def apply_sysctls(sysctls):
-    """In the init, after /proc is mounted and before /proc/sys becomes read-only."""
+def apply_sysctls(proc_handle, sysctls):
+    """In the init, through the runtime's own procfs handle (procfs.py): the
+    container's /proc/sys may be anything the bundle mounted there."""
+    from oci_runtime import procfs
+
     for key, value in sysctls.items():
-        path = "/proc/sys/" + key.replace(".", "/")
+        relative = "sys/" + key.replace(".", "/")
         try:
-            with open(path, "w") as f:
-                f.write(value)
+            procfs.write(proc_handle, relative, value)
         except OSError as exc:
-            raise OCIError(f"linux.sysctl.{key}: writing {path}: {exc.strerror}") from None
+            raise OCIError(f"linux.sysctl.{key}: writing /proc/{relative}: {exc.strerror}") from None
 
 
 def apply_process_attributes(config, shim):

@@ -23,7 +23,7 @@ import os
 import signal
 import socket
 
-from oci_runtime import cgroups, init_plan, kernel_settings, log, namespaces, rootfs, shim
+from oci_runtime import cgroups, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
 from oci_runtime import state as state_mod
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.sync import Reader, describe, send
@@ -437,6 +437,9 @@ def _init(fd, spawn):
         config = dict(config, mounts=list(config.get("mounts") or ()) + [
             {"destination": init_plan.NOTIFY_SOCKET_IN_CONTAINER, "type": "bind", "source": notify,
              "options": ["bind"]}])
+    # The runtime's own procfs, opened before any of the config's mounts exist.
+    needs_proc = (config.get("linux") or {}).get("sysctl") or kernel_settings.lsm_exec_records(process)
+    proc_handle = procfs.open_handle() if needs_proc else None
     rootfs.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
                    bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
     if config.get("hostname"):
@@ -445,7 +448,7 @@ def _init(fd, spawn):
         shim.setdomainname(config["domainname"])
     if spawn.new_flags & namespaces.FLAGS["network"]:
         kernel_settings.loopback_up()
-    kernel_settings.apply_sysctls((config.get("linux") or {}).get("sysctl") or {})
+    kernel_settings.apply_sysctls(proc_handle, (config.get("linux") or {}).get("sysctl") or {})
     if spawn.console is not None:
         init_plan.setup_terminal(spawn.console, process)
     rootfs.finish(config)
@@ -457,7 +460,7 @@ def _init(fd, spawn):
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
     seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
     plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state,
-                                   seccomp_plan)
+                                   seccomp_plan, proc_handle)
     for inherited in (fd, spawn.fifo_fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})

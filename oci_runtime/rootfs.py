@@ -471,12 +471,31 @@ def _is_dev_null(fd):
     return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
 
 
+def bind_fd_onto(source_fd, target_fd, what):
+    """Bind the file open as ``source_fd`` onto the one open as ``target_fd``, with the
+    mount API: no path is resolved, so neither a symlink nor the container's own
+    (possibly fake) /proc/self/fd can redirect the mount (CVE-2025-31133/-52565)."""
+    try:
+        tree = shim.open_tree("", shim.OPEN_TREE_CLONE | shim.OPEN_TREE_CLOEXEC | shim.AT_EMPTY_PATH, source_fd)
+        try:
+            shim.move_mount(tree, target_fd)
+        finally:
+            os.close(tree)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+
+
+def open_mount_point(path):
+    """The mount point itself, never what a symlink there points to (after pivot_root)."""
+    return os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
 def mask_paths(paths):
     """Hide paths: /dev/null over files, an empty read-only tmpfs over directories.
 
     /dev/null is checked to be the real null device before it is used and is
-    bound through its fd, so a rootfs whose /dev/null is a symlink or another
-    node cannot turn masking into a host write (the CVE-2025-31133 pattern).
+    bound fd to fd, so a rootfs whose /dev/null is a symlink or another node
+    cannot turn masking into a host write (the CVE-2025-31133 pattern).
     """
     null_fd = None
     try:
@@ -492,7 +511,11 @@ def mask_paths(paths):
                 null_fd = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
                 if not _is_dev_null(null_fd):
                     raise MountError("masking paths: /dev/null in the container is not the null device")
-            _mount(f"/proc/self/fd/{null_fd}", path, None, shim.MS_BIND, None, f"masking {path}")
+            target = open_mount_point(path)
+            try:
+                bind_fd_onto(null_fd, target, f"masking {path}")
+            finally:
+                os.close(target)
     finally:
         if null_fd is not None:
             os.close(null_fd)

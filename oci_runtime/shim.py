@@ -157,13 +157,37 @@ def move_mount(from_fd, to_fd):
            "move_mount")
 
 
+FSOPEN_CLOEXEC = 0x1
+FSCONFIG_CMD_CREATE = 6
+FSMOUNT_CLOEXEC = 0x1
+
+
+def fsopen(fstype, flags=FSOPEN_CLOEXEC):
+    return _check(lib.oci_fsopen(_b(fstype), flags), f"fsopen({fstype})")
+
+
+def fsconfig_create(fd):
+    _check(lib.oci_fsconfig(fd, FSCONFIG_CMD_CREATE, ffi.NULL, ffi.NULL, 0), "fsconfig(FSCONFIG_CMD_CREATE)")
+
+
+def fsmount(fd, attr_flags=0, flags=FSMOUNT_CLOEXEC):
+    """A detached mount of the configured filesystem, as an fd on its root."""
+    return _check(lib.oci_fsmount(fd, flags, attr_flags), "fsmount")
+
+
+def fstatfs_type(fd):
+    return _check(lib.oci_fstatfs_type(fd), "fstatfs")
+
+
 def bpf(cmd, attr):
     """bpf(2) with ``attr`` a bytearray (the kernel may write results into it)."""
     buf = ffi.from_buffer(attr)
     return _check(lib.oci_bpf(cmd, buf, len(attr)), "bpf")
 
 
+RESOLVE_NO_XDEV = 0x01
 RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_BENEATH = 0x08
 RESOLVE_IN_ROOT = 0x10
 
 

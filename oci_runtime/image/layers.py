@@ -99,12 +99,17 @@ def apply_layer(layer, root_fd, warnings, on_read=None):
         raw.finish()
 
 
+class _NoZstdError(Exception):
+    """Never raised: stands in for zstandard.ZstdError when zstandard is absent
+    (an except clause cannot name an empty tuple inside its tuple)."""
+
+
 def _zstd_errors():
     try:
         import zstandard
         return zstandard.ZstdError
     except ImportError:
-        return ()
+        return _NoZstdError
 
 
 # ------------------------------------------------------------------ paths

@@ -16,7 +16,7 @@ import os
 import signal
 import socket
 
-from oci_runtime import cgroups, config as config_mod, faults, init_plan, namespaces, shim
+from oci_runtime import cgroups, config as config_mod, faults, init_plan, kernel_settings, namespaces, procfs, shim
 from oci_runtime.errors import OCIError
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
 from oci_runtime.operations.run import _wait as _wait_for_exit
@@ -115,8 +115,9 @@ def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile):
     env = init_plan.environment(process)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
     seccomp_plan = init_plan.compile_seccomp(seccomp_profile)
+    proc_handle = procfs.open_handle() if kernel_settings.lsm_exec_records(process) else None
     plan_fd = init_plan.write_plan(fd, None, process, env, exe, ExecOptions(preserve_fds), None, None,
-                                   seccomp_plan)
+                                   seccomp_plan, proc_handle)
     for inherited in (fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})

@@ -1,0 +1,79 @@
+"""The runtime's writes to /proc and its /dev/console bind cannot be redirected by
+what the bundle mounts or the image holds (CVE-2019-16884, CVE-2025-52881,
+CVE-2025-52565)."""
+import os
+import socket
+import subprocess
+import threading
+
+
+def fake_proc(tmp_path):
+    """A directory that looks like /proc/sys to a path-following runtime."""
+    fake = tmp_path / "fakeproc"
+    (fake / "sys" / "net" / "ipv4").mkdir(parents=True)
+    (fake / "sys" / "net" / "ipv4" / "ip_forward").write_text("0\n")
+    return fake
+
+
+def test_sysctl_goes_to_the_real_procfs_not_the_bundles_proc(rt, tmp_path):
+    fake = fake_proc(tmp_path)
+
+    def edit(config):
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/proc"]
+        config["mounts"].append({"destination": "/proc", "type": "bind", "source": str(fake),
+                                 "options": ["rbind"]})
+        config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        config["linux"]["maskedPaths"] = []
+        config["linux"]["readonlyPaths"] = []
+
+    container_id = rt.create(rt.bundle(["sleep", "60"], edit=edit))
+    pid = rt.state(container_id)["pid"]
+    real = subprocess.run(["nsenter", "-t", str(pid), "-n", "cat", "/proc/sys/net/ipv4/ip_forward"],
+                          capture_output=True, text=True, check=True).stdout
+    assert real.strip() == "1"                                          # applied for real
+    assert (fake / "sys" / "net" / "ipv4" / "ip_forward").read_text() == "0\n"  # the fake untouched
+
+
+def console_socket(path):
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    received = []
+
+    def accept():
+        server.settimeout(10)
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+            received.extend(fds)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    return server, thread, received
+
+
+def test_a_symlinked_dev_console_is_refused(rt, tmp_path):
+    def edit(config):
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/dev"]
+        config["process"]["terminal"] = True
+
+    bundle = rt.bundle(["true"], edit=edit)
+    dev = bundle / "rootfs" / "dev"
+    dev.mkdir(exist_ok=True)
+    if os.path.lexists(dev / "console"):
+        os.unlink(dev / "console")
+    os.symlink("/proc/sys/kernel/core_pattern", dev / "console")
+    server, thread, received = console_socket(str(tmp_path / "console.sock"))
+    container_id = rt.new_id()
+    result = rt.cmd("create", "--bundle", str(bundle), "--console-socket", str(tmp_path / "console.sock"),
+                    container_id)
+    server.close()
+    thread.join(10)
+    for fd in received:
+        os.close(fd)
+    assert result.returncode == 1
+    assert "/dev/console in the container is not a file or a device" in result.stderr
+    assert not os.path.exists(rt.state_dir(container_id))
