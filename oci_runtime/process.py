@@ -101,10 +101,15 @@ class Spawn:
         self.console = console
         self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
         self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
+        # Compiled here, on the host side: its messages reach --log, its errors come
+        # before any namespace exists, and libseccomp is not needed inside.
+        self.seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
 
     def close(self):
         os.close(self.fifo_fd)
         os.close(self.waiter_fd)
+        if self.seccomp_plan is not None:
+            os.close(self.seccomp_plan[0])
 
     @property
     def new_user_namespace(self):
@@ -458,9 +463,8 @@ def _init(fd, spawn):
         os.umask(process["user"]["umask"])
     env = init_plan.environment(process)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
     plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state,
-                                   seccomp_plan, proc_handle)
+                                   spawn.seccomp_plan, proc_handle)
     for inherited in (fd, spawn.fifo_fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})

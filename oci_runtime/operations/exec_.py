@@ -85,7 +85,7 @@ class ExecOptions:
         self.preserve_fds = preserve_fds
 
 
-def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_profile):
+def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_plan):
     def body():
         hide_from_container()
         cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
@@ -99,13 +99,13 @@ def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_pro
             os.setresuid(0, 0, 0)
         pid = os.fork()
         if pid == 0:
-            _guard(fd, lambda: _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile))
+            _guard(fd, lambda: _final(fd, process, waiter_fd, console, preserve_fds, seccomp_plan))
         send(fd, "pid", pid=pid)
 
     _guard(fd, body)
 
 
-def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile):
+def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_plan):
     faults.point("exec:in-container")  # visible in the container's pid namespace from here
     if console is not None:
         init_plan.setup_terminal(console, process, bind_console=False)
@@ -114,7 +114,6 @@ def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_profile):
         os.umask(process["user"]["umask"])
     env = init_plan.environment(process)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    seccomp_plan = init_plan.compile_seccomp(seccomp_profile)
     proc_handle = procfs.open_handle() if kernel_settings.lsm_exec_records(process) else None
     plan_fd = init_plan.write_plan(fd, None, process, env, exe, ExecOptions(preserve_fds), None, None,
                                    seccomp_plan, proc_handle)
@@ -162,13 +161,16 @@ def _spawn(st, process, opts, seccomp_profile):
             relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     joins = _namespaces_to_join(st.pid)
     waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
+    seccomp_plan = init_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
     try:
         pid = fork_with_channel(
             lambda fd: _child(fd, st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
-                              seccomp_profile),
+                              seccomp_plan),
             lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
     finally:
         os.close(waiter_fd)
+        if seccomp_plan is not None:
+            os.close(seccomp_plan[0])
         for _, ns_fd in joins:
             os.close(ns_fd)
         if console is not None:
