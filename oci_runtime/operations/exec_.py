@@ -16,7 +16,7 @@ import os
 import signal
 import socket
 
-from oci_runtime import cgroups, config as config_mod, init_plan, namespaces, shim
+from oci_runtime import cgroups, config as config_mod, faults, init_plan, namespaces, shim
 from oci_runtime.errors import OCIError
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
 from oci_runtime.operations.run import _wait as _wait_for_exit
@@ -184,6 +184,7 @@ def _await_ready(reader, child):
             raise OCIError("exec: the process exited before it was ready")
         kind = message.get("type")
         if kind == "pid":
+            faults.point("exec:after-fork")
             pid = message["pid"]
             os.waitpid(child, 0)
             child = 0
