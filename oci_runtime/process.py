@@ -25,6 +25,7 @@ import socket
 
 from oci_runtime import cgroups, faults, init_plan, kernel_settings, log, namespaces, rootfs, shim
 from oci_runtime import state as state_mod
+from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.sync import Reader, describe, send
 
@@ -131,7 +132,9 @@ def create(root, container_id, config, opts):
         faults.point("create:after-creating-state")
         os.mkfifo(st.fifo_path, 0o622)
         made["cgroups"] = cgroup_paths
-        made["created"] = cgroups.create(cgroup_paths)
+        with RootLock(root) as held:  # see cgroups/parents.py: shared parents
+            made["created"] = cgroups.create(cgroup_paths)
+            register_parents(held.root, made["created"], cgroup_paths)
         st.private["cgroups_created"] = made["created"]
         faults.point("create:after-cgroup")
         _apply_resources(cgroup_paths, config)
@@ -334,6 +337,7 @@ def _undo(st, made):
                 pass
         try:
             cgroups.remove(made["cgroups"], made["created"])
+            remove_unused_parents(os.path.dirname(st.directory), made["cgroups"])
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")
     state_mod.remove_state_dir(st.directory)

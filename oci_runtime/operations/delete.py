@@ -10,6 +10,7 @@ import signal
 import time
 
 from oci_runtime import cgroups, faults
+from oci_runtime.cgroups.parents import remove_unused as remove_unused_parents
 from oci_runtime.errors import NotExist, OCIError
 from oci_runtime.operations.kill import signal_all, signal_init
 from oci_runtime.state import Lock, container_dir, open_container, remove_state_dir
@@ -32,6 +33,7 @@ def destroy(st, timeout=10.0):
     faults.point("delete:after-kill")
     if paths:
         cgroups.remove(paths, st.private.get("cgroups_created") or ())
+        remove_unused_parents(os.path.dirname(st.directory), paths)
     faults.point("delete:after-cgroup-remove")
     remove_state_dir(st.directory)
     if st.private.get("hooks", {}).get("poststop"):
