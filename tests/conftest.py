@@ -204,13 +204,16 @@ def child_pids():
 
 
 def processes_in_cgroup(name):
-    """Pids whose cgroup path (any hierarchy) contains ``name``."""
+    """Live (not zombie) pids whose cgroup path in any hierarchy contains ``name``."""
     found = set()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/cgroup") as f:
-                    if name in f.read():
+                    if name not in f.read():
+                        continue
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
                         found.add(int(pid))
             except (FileNotFoundError, ProcessLookupError):
                 continue
