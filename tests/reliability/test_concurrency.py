@@ -9,7 +9,17 @@ import random
 import threading
 import time
 
+from conftest import wait_for
+
 from .helpers import light_bundle, status_or_missing, with_fault
+
+
+def _listed_status(rt, container_id):
+    """`list` takes no lock: it shows a container while another command holds it."""
+    for doc in json.loads(rt.cmd("list", "--format", "json", check=True).stdout) or ():
+        if doc["id"] == container_id:
+            return doc["status"]
+    return None
 
 
 def _in_thread(fn, *args, **kw):
@@ -69,8 +79,8 @@ def test_two_creates_of_one_id_while_the_first_is_half_way(rt):
     bundle = light_bundle(rt, "b")
     cid = rt.new_id()
     first, box = _in_thread(rt.cmd, "create", "--bundle", str(bundle), cid,
-                            env=with_fault("create:after-cgroup=sleep:1"))
-    time.sleep(0.4)
+                            env=with_fault("create:after-cgroup=sleep:2"))
+    assert wait_for(lambda: _listed_status(rt, cid) == "creating")
     second = rt.cmd("create", "--bundle", str(light_bundle(rt, "b2")), cid)
     first.join()
     assert second.returncode == 1 and "already exists" in second.stderr, second.stderr
@@ -82,8 +92,8 @@ def test_delete_force_during_create_waits_then_removes_it(rt):
     bundle = light_bundle(rt, "b")
     cid = rt.new_id()
     creating, box = _in_thread(rt.cmd, "create", "--bundle", str(bundle), cid,
-                               env=with_fault("create:after-fork=sleep:1"))
-    time.sleep(0.4)
+                               env=with_fault("create:after-fork=sleep:2"))
+    assert wait_for(lambda: _listed_status(rt, cid) == "creating")
     deleted = rt.cmd("delete", "--force", cid)
     creating.join()
     assert box["result"].returncode == 0, box["result"].stderr
@@ -94,8 +104,8 @@ def test_delete_force_during_create_waits_then_removes_it(rt):
 
 def test_start_racing_delete(rt):
     cid = rt.create(light_bundle(rt, "b"))
-    starting, box = _in_thread(rt.cmd, "start", cid, env=with_fault("start:after-fifo-open=sleep:1"))
-    time.sleep(0.4)
+    starting, box = _in_thread(rt.cmd, "start", cid, env=with_fault("start:after-fifo-open=sleep:2"))
+    time.sleep(0.8)  # start holds the lock with the fifo open (nothing on disk shows it)
     deleted = rt.cmd("delete", "--force", cid)
     starting.join()
     assert box["result"].returncode == 0, box["result"].stderr
@@ -105,8 +115,8 @@ def test_start_racing_delete(rt):
 
 def test_start_after_a_delete_that_holds_the_lock(rt):
     cid = rt.create(light_bundle(rt, "b"))
-    deleting, box = _in_thread(rt.cmd, "delete", "--force", cid, env=with_fault("delete:after-kill=sleep:1"))
-    time.sleep(0.4)
+    deleting, box = _in_thread(rt.cmd, "delete", "--force", cid, env=with_fault("delete:after-kill=sleep:2"))
+    assert wait_for(lambda: _listed_status(rt, cid) == "stopped")
     started = rt.cmd("start", cid)
     deleting.join()
     assert box["result"].returncode == 0, box["result"].stderr
@@ -117,8 +127,8 @@ def test_start_after_a_delete_that_holds_the_lock(rt):
 def test_kill_racing_delete(rt):
     cid = rt.create(light_bundle(rt, "b"))
     rt.cmd("start", cid, check=True)
-    deleting, box = _in_thread(rt.cmd, "delete", "--force", cid, env=with_fault("delete:after-kill=sleep:1"))
-    time.sleep(0.4)
+    deleting, box = _in_thread(rt.cmd, "delete", "--force", cid, env=with_fault("delete:after-kill=sleep:2"))
+    assert wait_for(lambda: _listed_status(rt, cid) == "stopped")
     killed = rt.cmd("kill", cid, "KILL")
     deleting.join()
     assert box["result"].returncode == 0, box["result"].stderr
@@ -131,8 +141,8 @@ def test_delete_racing_a_new_create_of_the_same_id(rt):
     new container that reused the id meanwhile."""
     cid = rt.create(light_bundle(rt, "b"))
     deleting, box = _in_thread(rt.cmd, "delete", "--force", cid,
-                               env=with_fault("delete:after-kill=sleep:1"))
-    time.sleep(0.3)
+                               env=with_fault("delete:after-kill=sleep:2"))
+    assert wait_for(lambda: _listed_status(rt, cid) == "stopped")
     waiting_kill, kill_box = _in_thread(rt.cmd, "kill", cid, "KILL")
     deleting.join()
     recreated = rt.cmd("create", "--bundle", str(light_bundle(rt, "b2")), cid)
