@@ -339,6 +339,19 @@ static void write_lsm_label(const struct plan *p)
     close(p->proc_fd);
 }
 
+/* The runtime is Python, which ignores SIGPIPE and SIGXFSZ; ignored signals
+ * survive execve, and the user's process must start as under runc: every
+ * signal at its default action and none blocked. */
+static void reset_signals(void)
+{
+    sigset_t none;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);  /* fails harmlessly for the ones libc reserves */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* process.cwd must name a directory inside the container.  A path through a
  * leaked descriptor (/proc/self/fd/N, CVE-2024-21626) would leave the process
  * in a directory outside its root, which getcwd reports as unreachable. */
@@ -407,6 +420,7 @@ int main(int argc, char **argv)
     struct plan p;
     parse_plan(buf, len, &p);
     sync_fd = p.sync_fd;
+    reset_signals();
     /* Not dumpable while the runtime's plan is in hand: no process of the
      * container may ptrace us or open our /proc files (execve resets this). */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail("prctl(PR_SET_DUMPABLE)");

@@ -40,10 +40,9 @@ def run_one(kind, index, hook, state_doc):
     timeout = hook.get("timeout")
     where = f"{kind} hook #{index} ({path})"
     try:
-        result = subprocess.run(args, executable=path, env=env, input=json.dumps(state_doc).encode(),
-                                capture_output=True, timeout=timeout, close_fds=True, cwd="/")
+        result = _run_in_own_group(args, path, env, json.dumps(state_doc).encode(), timeout)
     except subprocess.TimeoutExpired:
-        raise OCIError(f"{where}: timed out after {timeout}s") from None
+        raise OCIError(f"{where}: timed out after {timeout}s (killed)") from None
     except OSError as exc:
         raise OCIError(f"{where}: {exc.strerror}") from None
     if result.returncode != 0:
@@ -51,6 +50,33 @@ def run_one(kind, index, hook, state_doc):
                   else f"exit status {result.returncode}")
         raise OCIError(f"{where}: {status}, stdout: {result.stdout.decode(errors='replace').strip()}, "
                        f"stderr: {result.stderr.decode(errors='replace').strip()}")
+
+
+def _run_in_own_group(args, path, env, stdin, timeout):
+    """Run the hook as leader of a new process group, so a timeout kills what it
+    forked too (a hung `sh -c 'sleep 1000; ...'` leaves no orphan behind)."""
+    proc = subprocess.Popen(args, executable=path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, close_fds=True, cwd="/", start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(stdin, timeout=timeout)
+    except BaseException:
+        _kill_group(proc.pid)
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+        raise
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+
+
+def _kill_group(pgid):
+    import os
+    import signal
+
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def run(config_hooks, kind, state_doc, warn_only=False):

@@ -23,8 +23,9 @@ import os
 import signal
 import socket
 
-from oci_runtime import cgroups, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
+from oci_runtime import cgroups, faults, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
 from oci_runtime import state as state_mod
+from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.sync import Reader, describe, send
 
@@ -129,21 +130,28 @@ def create(root, container_id, config, opts):
     made = {"cgroups": {}, "created": [], "pid": 0}
     spawn = None
     try:
-        os.mkfifo(st.fifo_path, 0o622)
+        faults.point("create:after-state-dir")
         cgroup_paths = cgroups.resolve((config.get("linux") or {}).get("cgroupsPath"), container_id)
         cgroups.check_joinable(cgroup_paths)
+        _save_creating(st, cgroup_paths, new_flags, config)
+        faults.point("create:after-creating-state")
+        os.mkfifo(st.fifo_path, 0o622)
         made["cgroups"] = cgroup_paths
-        made["created"] = cgroups.create(cgroup_paths)
+        with RootLock(root) as held:  # see cgroups/parents.py: shared parents
+            made["created"] = cgroups.create(cgroup_paths)
+            register_parents(held.root, made["created"], cgroup_paths)
+        st.private["cgroups_created"] = made["created"]
+        faults.point("create:after-cgroup")
         _apply_resources(cgroup_paths, config)
-        st.private.update(cgroups=cgroup_paths, cgroups_created=made["created"],
-                          new_namespaces=new_flags, hooks=config.get("hooks") or {},
-                          resources=(config.get("linux") or {}).get("resources") or {})
         spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console)
+        spawn.lock_fd = lock.fd
         _spawn(spawn, made)
+        faults.point("create:after-ready")
         if opts.pid_file:
             _write_pid_file(opts.pid_file, st.pid)
         st.data["status"] = "created"
         st.save()
+        faults.point("create:after-state")
         return st
     except BaseException:
         _undo(st, made)
@@ -154,6 +162,19 @@ def create(root, container_id, config, opts):
         if console is not None:
             console.close()
         lock.release()
+
+
+def _save_creating(st, cgroup_paths, new_flags, config):
+    """Crash safety: before anything is made on the host, state.json says
+    "creating", who is creating it, and which cgroups it will make, so a
+    `delete --force` after a crash anywhere later finds and removes it all
+    (docs/reliability.md)."""
+    me = state_mod.process_start_time(os.getpid())
+    st.private.update(cgroups=cgroup_paths, cgroups_created=cgroups.missing(cgroup_paths),
+                      creator={"pid": os.getpid(), "start_time": me[1] if me else None},
+                      new_namespaces=new_flags, hooks=config.get("hooks") or {},
+                      resources=(config.get("linux") or {}).get("resources") or {})
+    st.save()
 
 
 def _apply_resources(cgroup_paths, config, deferred=False):
@@ -217,7 +238,7 @@ def _await_ready(reader, intermediate_pid, spawn, made):
         while True:
             message = reader.next()
             if message is None:
-                raise OCIError(_died_message(made["pid"] or intermediate_pid))
+                raise OCIError(_died_message(made["pid"] or intermediate_pid, spawn.cgroup_paths))
             kind = message.get("type")
             if kind == "userns":
                 write_id_mappings(intermediate_pid, spawn.config.get("linux") or {})
@@ -225,6 +246,7 @@ def _await_ready(reader, intermediate_pid, spawn, made):
             elif kind == "hooks":
                 hooks_requested = True
             elif kind == "pid":
+                faults.point("create:after-fork")
                 made["pid"] = message["pid"]
                 st.data["pid"] = message["pid"]
                 os.waitpid(intermediate_pid, 0)
@@ -239,6 +261,7 @@ def _await_ready(reader, intermediate_pid, spawn, made):
 
                     netdevices.move_all(net_devices, message["pid"])
             elif kind == "ready":
+                faults.point("create:before-ready")
                 ready = True
             elif kind == "seccomp":
                 listener = _listener_fd(reader)
@@ -320,10 +343,15 @@ def _run_create_runtime_hooks(fd, st):
     send(fd, "continue", state=state_doc)
 
 
-def _died_message(pid):
+def _died_message(pid, cgroup_paths=None):
     try:
         _, status = os.waitpid(pid, 0)
     except ChildProcessError:
+        status = None
+    if cgroup_paths and cgroups.oom_kills(cgroup_paths):
+        return ("container init was killed by the OOM killer: out of memory during container setup "
+                "(linux.resources.memory.limit is too low)")
+    if status is None:
         return "container init exited before it was ready"
     if os.WIFSIGNALED(status):
         return f"container init was killed by signal {os.WTERMSIG(status)} before it was ready"
@@ -353,6 +381,7 @@ def _undo(st, made):
                 pass
         try:
             cgroups.remove(made["cgroups"], made["created"])
+            remove_unused_parents(os.path.dirname(st.directory), made["cgroups"])
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")
     state_mod.remove_state_dir(st.directory)
@@ -399,6 +428,9 @@ def _enter_user_namespace(fd, spawn):
 def _intermediate(fd, spawn):
     def body():
         hide_from_container()
+        # The container lock stays with create: a child stuck in set-up must not
+        # keep `delete --force` waiting after create itself was killed.
+        os.close(spawn.lock_fd)
         cgroups.attach(spawn.cgroup_paths, os.getpid())
         _join_namespaces(spawn.joins)
         other_flags = spawn.new_flags

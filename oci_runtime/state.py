@@ -55,9 +55,21 @@ class Lock:
         self.fd = os.open(os.path.join(directory, LOCK_NAME), flags, 0o600)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            self._check_still_linked(directory)
         except BaseException:
             os.close(self.fd)
             raise
+
+    def _check_still_linked(self, directory):
+        """While we waited, a `delete` may have removed the dir (and a `create` made
+        a new one with the same id): a lock on the old, unlinked file guards nothing."""
+        try:
+            current = os.stat(os.path.join(directory, LOCK_NAME))
+        except FileNotFoundError:
+            current = None
+        mine = os.fstat(self.fd)
+        if current is None or (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
+            raise FileNotFoundError(2, "container was removed while waiting for its lock", directory)
 
     def release(self):
         if self.fd >= 0:
@@ -79,7 +91,10 @@ def make_container_dir(root, container_id):
         os.mkdir(directory, 0o711)
     except FileExistsError:
         raise OCIError("container with given ID already exists") from None
-    return directory, Lock(directory, create=True)
+    try:
+        return directory, Lock(directory, create=True)
+    except FileNotFoundError:  # a `delete --force` of this id removed it already
+        raise OCIError("container was deleted while it was being created") from None
 
 
 def open_container(root, container_id):
@@ -100,18 +115,31 @@ def open_container(root, container_id):
 def write_json_atomic(path, document):
     directory = os.path.dirname(path)
     tmp = f"{path}.tmp{os.getpid()}"
+    data = memoryview(json.dumps(document).encode())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, json.dumps(document).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        try:
+            while data:  # a full disk can cut a write short before it fails outright
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)  # never leave a partial temp file behind (ENOSPC)
+        raise
     dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def process_start_time(pid):
@@ -188,16 +216,36 @@ class State:
         letter, start = info
         return letter not in ("Z", "X") and start == self.private.get("init_start_time")
 
+    def creator_alive(self):
+        """True while the `create` that wrote this state is still running."""
+        creator = self.private.get("creator") or {}
+        info = process_start_time(creator.get("pid", 0)) if creator.get("pid") else None
+        return bool(info) and info[0] not in ("Z", "X") and info[1] == creator.get("start_time")
+
     def status(self):
+        if self.data.get("status") == "creating":
+            # Written first by create (see docs/reliability.md); if that create died
+            # the container never came up: it is stopped, and delete removes it.
+            return "creating" if self.creator_alive() else "stopped"
         if not self.init_alive():
             return "stopped"
-        if os.path.exists(self.fifo_path):
+        if os.path.exists(self.fifo_path) and self._init_waits_on_fifo():
             return "created"
         from oci_runtime.cgroups import is_frozen  # cheap module, no heavy imports
 
         if is_frozen(self.private.get("cgroups", {})):
             return "paused"
         return "running"
+
+    def _init_waits_on_fifo(self):
+        """The waiting init holds the fifo open; a `start` killed between its write
+        and the unlink leaves a stale fifo with nobody reading it (then: running)."""
+        try:
+            fd = os.open(self.fifo_path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:  # ENXIO: no reader any more; ENOENT: start just removed it
+            return False
+        os.close(fd)
+        return True
 
     def public(self):
         """The runc-compatible state document (status and pid from the kernel)."""

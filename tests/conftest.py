@@ -3,7 +3,9 @@
 Every test gets its own --root, container ids, bundle (a copy of the busybox
 rootfs built once per session by bundles/busybox.sh) and cgroup parent.  On
 teardown each container is `delete --force`d and the test fails if anything
-is left: a state dir, a cgroup, a mount, or a process it started.
+is left: a state dir (entry under --root), a cgroup, a mount, a process it
+started (or one still in its cgroups, or a live child of the test process),
+or a file descriptor of the test process itself.
 """
 import json
 import os
@@ -72,6 +74,8 @@ class Runtime:
         self.cgroup_parent = f"oci-runtime-test-{self.tag}"
         self.ids = []
         self.pids = set()
+        self.fds_before = open_fds()
+        self.children_before = child_pids()
 
     # -------------------------------------------------------------- commands
     def cmd(self, *args, check=False, input=None, timeout=30, global_args=(), **kw):
@@ -159,14 +163,61 @@ class Runtime:
             mounts = [line for line in f if str(self.tmp) in line]
         if mounts:
             problems.append(f"mounts left: {mounts}")
-        for pid in self.pids:
+        for pid in self.pids | processes_in_cgroup(self.cgroup_parent) | (child_pids() - self.children_before):
             try:
                 with open(f"/proc/{pid}/stat") as f:
                     if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
                         problems.append(f"process {pid} still alive")
             except FileNotFoundError:
                 pass
+        fds = {fd: target for fd, target in open_fds().items() if self.fds_before.get(fd) != target}
+        if fds:
+            problems.append(f"fds of the test process left open: {fds}")
         return problems
+
+
+def open_fds():
+    """{fd: target} of this (the calling) process, to catch leaked descriptors."""
+    found = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except FileNotFoundError:
+            pass  # the fd listdir itself used
+    return found
+
+
+def child_pids():
+    """Live children of this process (runtime commands a test left running)."""
+    me = str(os.getpid())
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if fields[1] == me and fields[0] not in ("Z", "X"):
+                found.add(int(name))
+    return found
+
+
+def processes_in_cgroup(name):
+    """Live (not zombie) pids whose cgroup path in any hierarchy contains ``name``."""
+    found = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cgroup") as f:
+                    if name not in f.read():
+                        continue
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                        found.add(int(pid))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
 
 
 @pytest.fixture

@@ -350,3 +350,17 @@ def test_device_that_conflicts_with_an_existing_node_is_an_error(rt):
     same = rt.bundle(["ls", "-l", "/dev/null"], edit=lambda c: c["linux"].update(
         devices=[{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}]))
     assert rt.run(same).stdout.startswith("crw-------")
+
+
+def test_the_process_starts_with_default_signals(rt):
+    """Python ignores SIGPIPE and SIGXFSZ; none of that may reach the container
+    (ignored dispositions and the blocked mask survive execve)."""
+    out = rt.run(rt.bundle(["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"])).stdout
+    assert "SigIgn:\t0000000000000000" in out and "SigBlk:\t0000000000000000" in out
+
+
+def test_exec_starts_with_default_signals(rt):
+    container_id = rt.create(rt.bundle(["sleep", "60"]))
+    rt.cmd("start", container_id, check=True)
+    out = rt.cmd("exec", container_id, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status", check=True).stdout
+    assert "SigIgn:\t0000000000000000" in out and "SigBlk:\t0000000000000000" in out

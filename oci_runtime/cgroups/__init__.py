@@ -97,22 +97,61 @@ def create(paths):
         _mkdir_parents_then(paths["unified"], created)
         enable_controllers(paths["unified"], unified_controllers(paths["unified"]))
     for key, directory in paths.items():
-        if os.path.isdir(directory):
-            continue
-        missing = []
-        probe = directory
-        while not os.path.isdir(probe):
-            missing.append(probe)
-            probe = os.path.dirname(probe)
-        for path in reversed(missing):
+        for attempt in range(50):
             try:
-                os.mkdir(path, 0o755)
-            except FileExistsError:
-                continue
-            created.append(path)
-            if "cpuset" in key.split(","):
-                _copy_cpuset_from_parent(path)
+                _make_path(key, directory, created)
+                break
+            except FileNotFoundError:
+                # A concurrent delete of a sibling container removed a shared parent
+                # it had created once that was empty: walk down from the top again.
+                if attempt == 49:
+                    raise
     return created
+
+
+def _make_path(key, directory, created):
+    missing = []
+    probe = directory
+    while not os.path.isdir(probe):
+        missing.append(probe)
+        probe = os.path.dirname(probe)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            continue
+        created.append(path)
+        if "cpuset" in key.split(","):
+            _copy_cpuset_from_parent(path)
+
+
+def missing(paths):
+    """The directories ``create(paths)`` would make (recorded before making them,
+    so a create killed half-way can be undone)."""
+    result = []
+    for directory in paths.values():
+        probe = directory
+        while not os.path.isdir(probe) and probe not in result:
+            result.append(probe)
+            probe = os.path.dirname(probe)
+    return result
+
+
+def oom_kills(paths):
+    """How many tasks the OOM killer killed in the container's memory cgroup (0 if unknown)."""
+    for key, directory in paths.items():
+        name = "memory.events" if key == "unified" else "memory.oom_control"
+        if key != "unified" and "memory" not in key.split(","):
+            continue
+        try:
+            with open(os.path.join(directory, name)) as f:
+                for line in f:
+                    field, _, value = line.partition(" ")
+                    if field == "oom_kill" and int(value) > 0:
+                        return int(value)
+        except (FileNotFoundError, ValueError):
+            continue
+    return 0
 
 
 def check_joinable(paths):

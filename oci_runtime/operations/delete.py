@@ -9,7 +9,8 @@ import os
 import signal
 import time
 
-from oci_runtime import cgroups
+from oci_runtime import cgroups, faults
+from oci_runtime.cgroups.parents import remove_unused as remove_unused_parents
 from oci_runtime.errors import NotExist, OCIError
 from oci_runtime.operations.kill import signal_all, signal_init
 from oci_runtime.state import Lock, container_dir, open_container, remove_state_dir
@@ -29,8 +30,11 @@ def destroy(st, timeout=10.0):
             raise OCIError(f"container {st.id}: processes did not exit after SIGKILL")
         signal_all(st, signal.SIGKILL)
         time.sleep(0.002)
+    faults.point("delete:after-kill")
     if paths:
         cgroups.remove(paths, st.private.get("cgroups_created") or ())
+        remove_unused_parents(os.path.dirname(st.directory), paths)
+    faults.point("delete:after-cgroup-remove")
     remove_state_dir(st.directory)
     if st.private.get("hooks", {}).get("poststop"):
         from oci_runtime import hooks
@@ -55,15 +59,25 @@ def main(g, opts, args):
 
 
 def _remove_leftover(root, container_id):
-    """A state dir without state.json (a create killed midway): remove it, unless
-    a create still holds its lock (it is being created right now)."""
+    """A state dir without state.json: a create killed before its first write, or
+    a delete killed while removing the dir.  Nothing else was made yet (create
+    writes state.json before the fifo and cgroups), so removing the dir is all.
+    A live create holds the lock only for a moment before it writes state.json:
+    wait for it, then delete what it made like any other container."""
     directory = container_dir(root, container_id)
     try:
-        lock = Lock(directory, blocking=False)
-    except (FileNotFoundError, BlockingIOError):
+        lock = Lock(directory)
+    except FileNotFoundError:
         if os.path.isdir(directory) and not os.path.exists(os.path.join(directory, "lock")):
             remove_state_dir(directory)  # killed before it even made its lock
         return
     with lock:
         if not os.path.exists(os.path.join(directory, "state.json")):
             remove_state_dir(directory)
+            return
+    main_force(root, container_id)
+
+
+def main_force(root, container_id):
+    """`delete --force` once more, after a create finished while we waited."""
+    return main({"root": root}, {"force": True}, [container_id])

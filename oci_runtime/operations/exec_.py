@@ -85,9 +85,10 @@ class ExecOptions:
         self.preserve_fds = preserve_fds
 
 
-def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_plan):
+def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_plan, lock_fd):
     def body():
         hide_from_container()
+        os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
         cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
         for kind, ns_fd in joins:
             try:
@@ -140,7 +141,7 @@ def main(g, opts, args):
             from oci_runtime import seccomp  # imported here: the child cannot once it is inside
 
             seccomp.check(profile)
-        pid = _spawn(st, process, opts, profile)
+        pid = _spawn(st, process, opts, profile, lock.fd)
     if opts["pid_file"]:
         from oci_runtime.process import _write_pid_file
 
@@ -148,7 +149,7 @@ def main(g, opts, args):
     return 0 if opts["detach"] else _wait(pid, opts)
 
 
-def _spawn(st, process, opts, seccomp_profile):
+def _spawn(st, process, opts, seccomp_profile, lock_fd):
     relay = None
     console = None
     if process.get("terminal"):
@@ -165,7 +166,7 @@ def _spawn(st, process, opts, seccomp_profile):
     try:
         pid = fork_with_channel(
             lambda fd: _child(fd, st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
-                              seccomp_plan),
+                              seccomp_plan, lock_fd),
             lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
     finally:
         os.close(waiter_fd)
@@ -190,6 +191,7 @@ def _await_ready(reader, child, st, seccomp_profile):
             raise OCIError("exec: the process exited before it was ready")
         kind = message.get("type")
         if kind == "pid":
+            faults.point("exec:after-fork")
             pid = message["pid"]
             os.waitpid(child, 0)
             child = 0

@@ -7,6 +7,7 @@ One byte releases the init; removing the fifo marks the container running.
 import errno
 import os
 
+from oci_runtime import faults
 from oci_runtime.errors import OCIError
 from oci_runtime.state import open_container
 
@@ -15,23 +16,35 @@ def main(g, opts, args):
     st, lock = open_container(g["root"], args[0])
     with lock:
         status = st.status()
+        if status == "stopped":
+            raise OCIError("cannot start a container that has stopped" + _why_stopped(st))
         if status != "created":
-            raise OCIError(f"cannot start a container that has {status}" if status == "stopped"
-                           else f"cannot start an already {status} container")
+            raise OCIError(f"cannot start an already {status} container")
         try:
             fd = os.open(st.fifo_path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             if exc.errno == errno.ENXIO:
-                raise OCIError("cannot start a container that has stopped") from None
+                raise OCIError("cannot start a container that has stopped" + _why_stopped(st)) from None
             raise
+        faults.point("start:after-fifo-open")
         try:
             os.write(fd, b"0")
         finally:
             os.close(fd)
+        faults.point("start:after-fifo-write")
         os.unlink(st.fifo_path)
         if st.private.get("hooks", {}).get("poststart"):
             _run_poststart(st)
     return 0
+
+
+def _why_stopped(st):
+    """The real cause when the kernel knows it (an init OOM-killed while it waited)."""
+    from oci_runtime import cgroups
+
+    if cgroups.oom_kills(st.private.get("cgroups") or {}):
+        return ": its init was killed by the OOM killer (out of memory during container setup)"
+    return ""
 
 
 def _run_poststart(st):
