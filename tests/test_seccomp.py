@@ -68,3 +68,29 @@ def test_unknown_syscalls_are_skipped_and_bad_actions_refused(rt):
     bad = profile(syscalls=[{"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"}])
     result = rt.cmd("create", "-b", str(rt.bundle(edit=lambda c: c["linux"].update(seccomp=bad))), rt.new_id())
     assert result.returncode == 1 and "linux.seccomp.syscalls[0].action" in result.stderr
+
+
+# chmod MODE: which of 0600, 0700, 0755 each operator refuses when compared with 0700.
+OPERATOR_CASES = [
+    ("SCMP_CMP_NE", {}, {"600": False, "700": True, "755": False}),
+    ("SCMP_CMP_LT", {}, {"600": False, "700": True, "755": True}),
+    ("SCMP_CMP_LE", {}, {"600": False, "700": False, "755": True}),
+    ("SCMP_CMP_EQ", {}, {"600": True, "700": False, "755": True}),
+    ("SCMP_CMP_GE", {}, {"600": True, "700": False, "755": False}),
+    ("SCMP_CMP_GT", {}, {"600": True, "700": True, "755": False}),
+    # (mode & value) == valueTwo: the "other may execute" bit
+    ("SCMP_CMP_MASKED_EQ", {"value": 0o001, "valueTwo": 0o001}, {"600": True, "700": True, "755": False}),
+]
+
+
+@pytest.mark.parametrize("op, values, allowed", OPERATOR_CASES, ids=[c[0] for c in OPERATOR_CASES])
+def test_every_argument_operator(rt, op, values, allowed):
+    def rule(name, index):
+        arg = {"index": index, "value": 0o700, "op": op, **values}
+        return {"names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": 28, "args": [arg]}
+
+    seccomp = profile(syscalls=[rule("chmod", 1), rule("fchmodat", 2)])
+    script = "touch /tmp/f; for m in 600 700 755; do chmod $m /tmp/f 2>/dev/null && echo $m=ok || echo $m=no; done"
+    out = rt.run(rt.bundle(["sh", "-c", script], edit=lambda c: c["linux"].update(seccomp=seccomp))).stdout
+    seen = dict(line.split("=") for line in out.split())
+    assert seen == {mode: "ok" if ok else "no" for mode, ok in allowed.items()}
