@@ -271,16 +271,22 @@ def check(config):
     return config
 
 
+# A hostile bundle must not make the runtime read gigabytes: real configs are KiBs.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def load(bundle):
     """Read and check ``<bundle>/config.json``; returns the document as a dict."""
     path = os.path.join(bundle, "config.json")
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise OCIError(f"config.json: no such file: {path}") from None
     except OSError as exc:
         raise OCIError(f"config.json: cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError("", f"larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: refusing to read it")
     try:
         config = json.loads(data)
     except ValueError as exc:
