@@ -13,7 +13,7 @@ SHARED      ?= $(CURDIR)/../shared
 V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
 V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices_bpf.py tests/test_lifecycle.py
 
-.PHONY: demo test test-v2 system-deps install test-deps bundle clean
+.PHONY: demo test test-v2 validation system-deps install test-deps bundle clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -50,6 +50,22 @@ test: test-deps
 test-v2: test-deps
 	@if [ ! -x "$(V2VM)" ] && [ ! -f "$(V2VM)" ]; then echo "test-v2: $(V2VM) not found" >&2; exit 1; fi
 	V2VM_TIMEOUT=$${V2VM_TIMEOUT:-2400} bash $(V2VM) -c 'cd $(CURDIR) && $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(V2_TESTS)'
+
+# The opencontainers runtime-tools validation suite (not part of `make test`; see
+# docs/validation.md). RTOOLS_GOPATH must hold the suite's validation/ and
+# cmd/runtimetest/ sources: Debian's package ships only the library half.
+VALIDATION_APT := golang-go golang-github-opencontainers-runtime-tools-dev \
+                  golang-github-google-uuid-dev golang-gopkg-yaml.v2-dev bc util-linux
+VALIDATION_RUNTIMES ?= $(CURDIR)/$(RUNTIME)
+
+validation: install
+	@missing=""; for p in $(VALIDATION_APT); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	RUNTIMES="$(VALIDATION_RUNTIMES)" bash tests/runtime_tools/run.sh
 
 clean:
 	rm -rf build bundles/build *.egg-info
