@@ -11,6 +11,8 @@ Module map (one concern each):
   cgroups     cgroup placement and removal
   capabilities capability names and masks
   shim        the cffi syscall wrappers, turned into OSError
+  procfs      the runtime's own procfs handle for writes to /proc (docs/security.md)
+  seccomp     linux.seccomp compiled with libseccomp; notify listener hand-over
   sync        messages between create and its children
   log         --log / --log-format output
   faults      named fault points (crash/stall at a step) for the reliability tests
