@@ -7,26 +7,60 @@
   waits inside a created container instead of a Python interpreter.  It is
   static because it is exec'd after pivot_root, where the host's dynamic
   loader is not visible.
+* ``BuildLauncher`` compiles cffi_build/launcher.c into the ``oci-runtime``
+  command itself (installed into the prefix's bin/): a tiny program that
+  execs ``python3 -I -S`` with the package on sys.path, instead of pip's
+  console-script wrapper (which pays for site.py and ``import re`` on every
+  call).  See docs/performance.md.
 """
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+# setuptools ships distutils' build_scripts (setuptools.command has none).
+from distutils.command.build_scripts import build_scripts  # noqa: E402  (after setuptools)
 
 INIT_SOURCE = os.path.join("cffi_build", "init.c")
 INIT_NAME = os.path.join("oci_runtime", "libexec", "oci-runtime-init")
+LAUNCHER_SOURCE = os.path.join("cffi_build", "launcher.c")
+
+
+def _cc():
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return cc if shutil.which(cc) else "cc"
 
 
 def compile_init(output):
     os.makedirs(os.path.dirname(output), exist_ok=True)
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if not shutil.which(cc):
-        cc = "cc"
-    subprocess.check_call([cc, "-static", "-O2", "-Wall", "-s", "-o", output, INIT_SOURCE])
+    subprocess.check_call([_cc(), "-static", "-O2", "-Wall", "-s", "-o", output, INIT_SOURCE])
+
+
+def _c_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def compile_launcher(output):
+    """Dynamic, not static: it only execs, and a static binary costs more to map."""
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    version = "%d.%d" % sys.version_info[:2]
+    subprocess.check_call([_cc(), "-O2", "-Wall", "-s",
+                           f"-DPYTHON_VERSION={_c_string(version)}",
+                           f"-DBUILD_PYTHON={_c_string(sys.executable)}",
+                           "-o", output, LAUNCHER_SOURCE])
+
+
+class BuildLauncher(build_scripts):
+    """The only "script" is the C launcher: compile it instead of copying it."""
+
+    def run(self):
+        target = os.path.join(self.build_dir, "oci-runtime")
+        compile_launcher(target)
+        os.chmod(target, 0o755)
 
 
 class BuildExtWithInit(build_ext):
@@ -53,5 +87,9 @@ class BuildPyWithSchemas(build_py):
 
 setup(
     cffi_modules=["cffi_build/build_shim.py:ffibuilder"],
-    cmdclass={"build_ext": BuildExtWithInit, "build_py": BuildPyWithSchemas},
+    # Listed so that setuptools runs build_scripts/install_scripts; BuildLauncher
+    # compiles it into bin/oci-runtime.
+    scripts=[LAUNCHER_SOURCE],
+    cmdclass={"build_ext": BuildExtWithInit, "build_py": BuildPyWithSchemas,
+              "build_scripts": BuildLauncher},
 )
