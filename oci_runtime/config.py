@@ -11,7 +11,7 @@ Unknown fields are ignored, as the runtime-spec requires.  The project's
 full JSON schema (specs/config.schema.json) is for `oci-runtime validate`
 and the tests; see docs/config-validation.md for why there are two.
 """
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 
 from oci_runtime.errors import ConfigError, OCIError

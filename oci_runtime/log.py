@@ -3,7 +3,7 @@
 Engines read these lines: containerd's shim and podman parse the JSON form
 {"level": ..., "msg": ..., "time": ...}, one object per line.
 """
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 import time
 

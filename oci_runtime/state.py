@@ -10,7 +10,7 @@
   ``created`` vs ``running`` is whether the exec fifo still exists.
 """
 import fcntl
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 import time
 

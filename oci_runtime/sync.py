@@ -11,7 +11,7 @@ The C waiter (cffi_build/init.c) writes the same format, so a failure at any
 stage reaches the user as the child's own error, never as "EOF".
 """
 import array
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 import socket
 

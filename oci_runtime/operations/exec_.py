@@ -11,7 +11,7 @@ process ends like create's init: rlimits, environment, executable found in
 the container's PATH, then the C waiter (without a fifo: it execs at once).
 Without --detach, exec waits and exits with the process's status.
 """
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 import signal
 import socket

@@ -1,5 +1,5 @@
 """`oci-runtime list`: the containers under --root, as a table, JSON or ids."""
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import sys
 
 from oci_runtime.errors import NotExist, OCIError

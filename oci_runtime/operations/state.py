@@ -1,5 +1,5 @@
 """`oci-runtime state`: runc's state JSON, with the status read from the kernel."""
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import sys
 
 from oci_runtime.state import open_container
