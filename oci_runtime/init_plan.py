@@ -10,7 +10,7 @@ imported at the top (nothing can be imported after pivot_root).
 import fcntl
 import os
 import resource
-import socket
+from oci_runtime import sockets as socket  # socket without its enum imports
 import stat
 import struct
 import termios

@@ -7,7 +7,7 @@ functions run in the children, each at the point the spec needs.
 """
 import fcntl
 import os
-import socket
+from oci_runtime import sockets as socket  # socket without its enum imports
 import struct
 
 from oci_runtime import namespaces

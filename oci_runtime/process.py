@@ -20,8 +20,8 @@ init is re-parented to it and can be killed and reaped.
 """
 import errno
 import os
-import signal
-import socket
+from oci_runtime import signals as signal  # signal without its enum imports
+from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import cgroups, faults, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
 from oci_runtime import state as state_mod

@@ -13,7 +13,7 @@ stage reaches the user as the child's own error, never as "EOF".
 import array
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
-import socket
+from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime.errors import OCIError
 

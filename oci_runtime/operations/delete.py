@@ -6,7 +6,7 @@ process in its cgroup first.  With --force a missing container is not an
 error, so engines can clean up idempotently.
 """
 import os
-import signal
+from oci_runtime import signals as signal  # signal without its enum imports
 import time
 
 from oci_runtime import cgroups, faults

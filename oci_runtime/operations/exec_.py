@@ -13,8 +13,8 @@ Without --detach, exec waits and exits with the process's status.
 """
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
-import signal
-import socket
+from oci_runtime import signals as signal  # signal without its enum imports
+from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import cgroups, config as config_mod, faults, init_plan, kernel_settings, namespaces, procfs, shim
 from oci_runtime.errors import OCIError

@@ -4,7 +4,7 @@ The init is signalled through a pidfd opened after checking its start time,
 so a pid reused by another process is never hit.
 """
 import os
-import signal
+from oci_runtime import signals as signal  # signal without its enum imports
 
 from oci_runtime import cgroups
 from oci_runtime.errors import OCIError
@@ -22,7 +22,7 @@ def parse_signal(text):
     if not name.startswith("SIG"):
         name = "SIG" + name
     try:
-        return int(signal.Signals[name])
+        return signal.number(name)
     except KeyError:
         raise OCIError(f"unknown signal {text!r}") from None
 

@@ -8,8 +8,8 @@ child and its real exit status can be collected.
 """
 import os
 import select
-import signal
-import socket
+from oci_runtime import signals as signal  # signal without its enum imports
+from oci_runtime import sockets as socket  # socket without its enum imports
 import sys
 
 from oci_runtime import config as config_mod, shim
