@@ -1,133 +1,352 @@
-"""Side-by-side lifecycle benchmark: oci-runtime vs runc, in one run, as ratios.
+"""Side-by-side benchmark: oci-runtime vs runc (and crun when it runs), in one run, as ratios.
 
-    .venv/bin/python benchmarks/lifecycle.py [--iterations N] [--runc PATH]
+    flock /tmp/ocirt-suite.lock .venv/bin/python benchmarks/lifecycle.py [--iterations 20] [--json FILE]
 
-For each iteration both runtimes (alternating which goes first) go through
-create, state, start, kill, delete on the same busybox bundle, then a
-foreground `run` of `true`; each command is timed from the caller's side
-(fork+exec+exit, what an engine pays).  Also reported: the resident memory
-(VmRSS) of the process left waiting in a created container.
-Prints medians per step and the ratio oci-runtime / runc (lower is better).
-Needs root, busybox-static and runc.
+Every runtime does the same work on the same busybox bundle, in an order that
+rotates every iteration (so neither always runs first on a warm cache); each
+command is timed from the caller's side (fork + exec + exit: what an engine
+pays).  Reported, as medians with min/max and the ratio oci-runtime / runc:
+
+* the split lifecycle as engines drive it: create, state, start, kill, delete
+  as separate processes, and their sum per iteration ("split total");
+* `exec` of /bin/true into the running container;
+* `run` of /bin/true (create + start + wait + delete in one call), with the
+  peak RSS of the runtime process (ru_maxrss from wait4);
+* containers per second with 1 and 2 concurrent callers, each doing `run`;
+* the resident memory (VmRSS) and thread count of the process left waiting in
+  a created container.
+
+Needs root, busybox-static and runc.  The busybox bundle is built into
+bundles/build/busybox if it is missing.  All cgroups live under
+/oci-runtime-bench (absolute cgroupsPath), removed at the end.
 """
 import argparse
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OCI = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
-STEPS = ("create", "state", "start", "kill", "delete", "run")
+BUNDLE = os.path.join(REPO, "bundles", "build", "busybox")
+CGROUP_PARENT = "oci-runtime-bench"
+LIFECYCLE = ("create", "state", "start", "kill", "delete")
+THREADS_MAX = 2  # concurrency levels: 1 .. THREADS_MAX callers
+# The issue's targets, as ratios ours / runc (lower is better); "max" = at most.
+TARGETS = {
+    "run": 1.0, "split total": 1.0, "state": 1.5, "exec": 1.0,
+    "run peak RSS": 1.0, "containers/s x1": "min 1.0", "containers/s x2": "min 1.0",
+}
+
+
+class Failed(Exception):
+    pass
 
 
 def timed(argv):
-    # stderr to a file, not a pipe: a created container inherits it and would
-    # keep the pipe open until it exits.
-    with tempfile.TemporaryFile() as err:
+    """Run ``argv``; returns its wall time in seconds.
+
+    stdout/stderr go to a file, not a pipe: a created container inherits them and
+    would hold a pipe open until it exits."""
+    with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         elapsed = time.perf_counter() - start
         if result.returncode != 0:
-            err.seek(0)
-            raise SystemExit(f"{argv} failed: {err.read().decode()}")
+            out.seek(0)
+            raise Failed(f"{' '.join(argv)}: exit {result.returncode}: {out.read().decode(errors='replace')}")
     return elapsed
 
 
-def rss_kib(pid):
+def build_maxrss(workdir):
+    """Compile benchmarks/maxrss.c (see there why a helper is needed)."""
+    binary = os.path.join(workdir, "maxrss")
+    subprocess.run(["cc", "-O2", "-o", binary, os.path.join(REPO, "benchmarks", "maxrss.c")], check=True)
+    return binary
+
+
+def peak_rss(helper, argv):
+    """Peak RSS (KiB) of ``argv`` and the children it reaped, forked from the small helper."""
+    with tempfile.NamedTemporaryFile("r") as result:
+        timed([helper, result.name, *argv])
+        return int(result.read())
+
+
+def proc_status(pid, *keys):
+    values = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            key, _, rest = line.partition(":")
+            if key in keys:
+                values[key] = int(rest.split()[0])
+    return values
 
 
-def wait_stopped(binary, root, cid):
-    for _ in range(500):
-        out = subprocess.run([binary, "--root", root, "state", cid], capture_output=True,
-                             stdin=subprocess.DEVNULL)
-        if json.loads(out.stdout)["status"] == "stopped":
-            return
-        time.sleep(0.002)
+class Runtime:
+    """One runtime binary with its own --root under the work dir."""
+
+    def __init__(self, name, binary, workdir):
+        self.name = name
+        self.binary = binary
+        self.root = os.path.join(workdir, f"root-{name}")
+
+    def argv(self, *args):
+        return [self.binary, "--root", self.root, *args]
+
+    def state(self, cid):
+        out = subprocess.run(self.argv("state", cid), capture_output=True, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            raise Failed(f"{self.name} state {cid}: {out.stderr.decode(errors='replace')}")
+        return json.loads(out.stdout)
+
+    def wait_stopped(self, cid, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while self.state(cid)["status"] != "stopped":
+            if time.monotonic() > deadline:
+                raise Failed(f"{self.name}: {cid} did not stop")
+            time.sleep(0.002)
+
+    def cleanup(self):
+        if os.path.isdir(self.root):
+            for cid in os.listdir(self.root):
+                subprocess.run(self.argv("delete", "--force", cid), capture_output=True)
 
 
-def one_cycle(name, binary, bundle, root, cid, timings, memory):
-    base = [binary, "--root", root]
-    timings[name]["create"].append(timed(base + ["create", "--bundle", bundle, cid]))
-    state = json.loads(subprocess.run(base + ["state", cid], capture_output=True).stdout)
-    # (state's own stdout is a pipe, but state does not leave anything running.)
-    memory[name].append(rss_kib(state["pid"]))
-    timings[name]["state"].append(timed(base + ["state", cid]))
-    timings[name]["start"].append(timed(base + ["start", cid]))
-    timings[name]["kill"].append(timed(base + ["kill", cid, "KILL"]))
-    wait_stopped(binary, root, cid)
-    timings[name]["delete"].append(timed(base + ["delete", cid]))
-    run_bundle = bundle + "-true"
-    timings[name]["run"].append(timed(base + ["run", "--bundle", run_bundle, cid + "-run"]))
+def ensure_bundle():
+    """The busybox bundle, built with bundles/busybox.sh if it is not there yet."""
+    if not os.path.exists(os.path.join(BUNDLE, "config.json")):
+        subprocess.run(["sh", os.path.join(REPO, "bundles", "busybox.sh"), BUNDLE, OCI],
+                       check=True, stdout=subprocess.DEVNULL)
+    return BUNDLE
 
 
-def make_bundles(workdir):
-    bundle = os.path.join(workdir, "bundle")
-    subprocess.run(["sh", os.path.join(REPO, "bundles", "busybox.sh"), bundle, OCI],
-                   check=True, stdout=subprocess.DEVNULL)
-    with open(os.path.join(bundle, "config.json")) as f:
+def make_bundles(workdir, source=None, cgroup_parent=CGROUP_PARENT):
+    """Configs sharing the source bundle's rootfs: "sleep" (sleep 1000) and one
+    "true-wN" (/bin/true) per concurrent caller, each with its own absolute
+    cgroupsPath (runc would otherwise use the caller's cgroup)."""
+    source = source or ensure_bundle()
+    with open(os.path.join(source, "config.json")) as f:
         config = json.load(f)
-    config["root"]["path"] = os.path.join(bundle, "rootfs")
-    config["linux"]["cgroupsPath"] = "/oci-runtime-bench/c"
-    for args, path in ((["sleep", "1000"], bundle), (["true"], bundle + "-true")):
+    config["root"]["path"] = os.path.join(os.path.abspath(source), "rootfs")
+    # crun 1.8 refuses ociVersion 1.3.0 ("unknown version specified"); nothing here needs 1.3.
+    config["ociVersion"] = "1.0.2"
+    bundles = {}
+    names = [("sleep", ["sleep", "1000"])] + [(f"true-w{i}", ["true"]) for i in range(THREADS_MAX)]
+    for name, args in names:
+        path = os.path.join(workdir, f"bundle-{name}")
         os.makedirs(path, exist_ok=True)
         config["process"]["args"] = args
+        config["linux"]["cgroupsPath"] = f"/{cgroup_parent}/{name}"
         with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(config, f)
-    return bundle
+        bundles[name] = path
+    return bundles
 
 
-def remove_bench_cgroups():
-    """runc removes only a container's leaf cgroup: the benchmark owns the parent."""
-    for entry in os.listdir("/sys/fs/cgroup"):
-        for path in (os.path.join("/sys/fs/cgroup", entry, "oci-runtime-bench"),
-                     os.path.join("/sys/fs/cgroup", "oci-runtime-bench")):
-            if os.path.isdir(path):
-                for leaf in os.listdir(path):
-                    if os.path.isdir(os.path.join(path, leaf)):
-                        os.rmdir(os.path.join(path, leaf))
-                os.rmdir(path)
+def remove_cgroups(parent=CGROUP_PARENT):
+    """Runtimes remove only a container's leaf cgroup: the benchmark owns the parent."""
+    candidates = [os.path.join("/sys/fs/cgroup", parent)]
+    candidates += [os.path.join("/sys/fs/cgroup", entry, parent) for entry in os.listdir("/sys/fs/cgroup")]
+    for path in candidates:
+        if os.path.isdir(path):
+            for leaf in os.listdir(path):
+                if os.path.isdir(os.path.join(path, leaf)):
+                    os.rmdir(os.path.join(path, leaf))
+            os.rmdir(path)
+
+
+def lifecycle(rt, bundles, cid, record, maxrss):
+    """create, (waiting process), state, start, exec, kill, delete, then run (timed,
+    then once more under the maxrss helper for its peak RSS)."""
+    split = 0.0
+    seconds = timed(rt.argv("create", "--bundle", bundles["sleep"], cid))
+    record("create", seconds)
+    split += seconds
+    waiting = proc_status(rt.state(cid)["pid"], "VmRSS", "Threads")
+    record("waiting RSS KiB", waiting["VmRSS"])
+    record("waiting threads", waiting["Threads"])
+    for step, args in (("state", ("state", cid)), ("start", ("start", cid)),
+                       ("exec", ("exec", cid, "/bin/true")), ("kill", ("kill", cid, "KILL"))):
+        seconds = timed(rt.argv(*args))
+        record(step, seconds)
+        if step != "exec":
+            split += seconds
+    rt.wait_stopped(cid)
+    seconds = timed(rt.argv("delete", cid))
+    record("delete", seconds)
+    record("split total", split + seconds)
+    record("run", timed(rt.argv("run", "--bundle", bundles["true-w0"], cid + "-run")))
+    record("run peak RSS", peak_rss(maxrss, rt.argv("run", "--bundle", bundles["true-w0"], cid + "-rss")))
+
+
+def throughput(rt, bundles, callers, per_caller, tag):
+    """Containers per second: ``callers`` threads each doing ``per_caller`` runs."""
+    errors = []
+
+    def caller(k):
+        try:
+            for n in range(per_caller):
+                timed(rt.argv("run", "--bundle", bundles[f"true-w{k}"], f"{tag}-w{k}-{n}"))
+        except Failed as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(callers)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return callers * per_caller / elapsed
+
+
+def usable_crun(path, bundles, workdir):
+    """(path, None) if crun can run a container here, else (None, why not)."""
+    if not path or not os.path.exists(path):
+        return None, "crun is not installed (apt-get install -y crun)"
+    rt = Runtime("crun-probe", path, workdir)
+    try:
+        timed(rt.argv("run", "--bundle", bundles["true-w0"], "probe"))
+        return path, None
+    except Failed as exc:
+        return None, f"crun cannot run the bundle here: {str(exc).strip()[:300]}"
+    finally:
+        rt.cleanup()
+
+
+def version(binary):
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True)
+    return out.stdout.splitlines()[0] if out.stdout else "?"
+
+
+def summarize(samples, runtimes):
+    """{metric: {runtime: {median, min, max, n}}} and ratios (ours / runc) of the medians."""
+    summary, ratios = {}, {}
+    for metric, per_runtime in samples.items():
+        summary[metric] = {}
+        for name in runtimes:
+            values = per_runtime.get(name) or []
+            if values:
+                summary[metric][name] = {"median": statistics.median(values), "min": min(values),
+                                         "max": max(values), "n": len(values)}
+        ours, theirs = summary[metric].get("oci-runtime"), summary[metric].get("runc")
+        if ours and theirs and theirs["median"]:
+            ratios[metric] = ours["median"] / theirs["median"]
+    return summary, ratios
+
+
+def _unit(metric):
+    if metric.startswith("containers/s"):
+        return "c/s", 1
+    if "RSS" in metric:
+        return "KiB", 1
+    if "threads" in metric:
+        return "", 1
+    return "ms", 1000
+
+
+def report(summary, ratios, runtimes, iterations):
+    names = list(runtimes)
+    header = f"{'metric':<18}" + "".join(f"{n + ' median':>20}" for n in names) + f"{'ratio':>8}  min..max (oci-runtime | runc)"
+    print(f"median of {iterations} paired iterations, order rotating; ratio = oci-runtime / runc")
+    print(header)
+    for metric, per_runtime in summary.items():
+        unit, scale = _unit(metric)
+        cells = "".join(f"{per_runtime[n]['median'] * scale:>16.1f} {unit:<3}" if n in per_runtime else f"{'-':>20}"
+                        for n in names)
+        ratio = f"{ratios[metric]:>8.2f}" if metric in ratios else f"{'':>8}"
+        spread = " | ".join(f"{per_runtime[n]['min'] * scale:.1f}..{per_runtime[n]['max'] * scale:.1f}"
+                            for n in ("oci-runtime", "runc") if n in per_runtime)
+        print(f"{metric:<18}{cells}{ratio}  {spread}")
+
+
+def check_targets(ratios):
+    results = {}
+    for metric, target in TARGETS.items():
+        if metric not in ratios:
+            continue
+        if isinstance(target, str):  # "min X": higher is better
+            bound = float(target.split()[1])
+            results[metric] = {"target": f">= {bound}", "ratio": ratios[metric], "met": ratios[metric] >= bound}
+        else:
+            results[metric] = {"target": f"<= {target}", "ratio": ratios[metric], "met": ratios[metric] <= target}
+    return results
+
+
+def run_benchmark(iterations, runc, crun, per_caller, rounds):
+    samples = {}
+    with tempfile.TemporaryDirectory(prefix="oci-bench-") as workdir:
+        bundles = make_bundles(workdir)
+        maxrss = build_maxrss(workdir)
+        crun_path, crun_note = usable_crun(crun, bundles, workdir) if crun else (None, "disabled (--crun '')")
+        binaries = {"oci-runtime": OCI, "runc": runc}
+        if crun_path:
+            binaries["crun"] = crun_path
+        runtimes = {name: Runtime(name, path, workdir) for name, path in binaries.items()}
+        names = list(runtimes)
+        try:
+            for i in range(iterations):
+                for name in names[i % len(names):] + names[:i % len(names)]:
+                    lifecycle(runtimes[name], bundles, f"b{i}",
+                              lambda metric, value, n=name: samples.setdefault(metric, {}).setdefault(n, []).append(value),
+                              maxrss)
+            for callers in range(1, THREADS_MAX + 1):
+                for r in range(rounds):
+                    for name in names[r % len(names):] + names[:r % len(names)]:
+                        rate = throughput(runtimes[name], bundles, callers, per_caller, f"t{callers}-{r}")
+                        samples.setdefault(f"containers/s x{callers}", {}).setdefault(name, []).append(rate)
+        finally:
+            for rt in runtimes.values():
+                rt.cleanup()
+            remove_cgroups()
+    meta = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
+        "python": sys.version.split()[0], "iterations": iterations,
+        "throughput": {"runs_per_caller": per_caller, "rounds": rounds},
+        "runtimes": {name: {"path": path, "version": version(path)} for name, path in binaries.items()},
+        "crun": crun_note or "included",
+    }
+    return samples, names, meta
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--runc", default=shutil.which("runc") or "runc")
+    parser.add_argument("--iterations", type=int, default=20, help="paired lifecycle iterations (default 20)")
+    parser.add_argument("--runc", default=shutil.which("runc") or "/usr/sbin/runc")
+    parser.add_argument("--crun", default=shutil.which("crun") or "", help="'' to leave crun out")
+    parser.add_argument("--per-caller", type=int, default=10, help="runs per caller per throughput round")
+    parser.add_argument("--rounds", type=int, default=5, help="throughput rounds per concurrency level")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
-    runtimes = {"oci-runtime": OCI, "runc": args.runc}
-    timings = {n: {s: [] for s in STEPS} for n in runtimes}
-    memory = {n: [] for n in runtimes}
-    with tempfile.TemporaryDirectory(prefix="oci-bench-") as workdir:
-        bundle = make_bundles(workdir)
-        roots = {n: os.path.join(workdir, f"root-{n}") for n in runtimes}
-        try:
-            for i in range(args.iterations):
-                order = list(runtimes) if i % 2 == 0 else list(reversed(list(runtimes)))
-                for name in order:
-                    one_cycle(name, runtimes[name], bundle, roots[name], f"bench{i}", timings, memory)
-        finally:
-            for name, root in roots.items():
-                for cid in os.listdir(root) if os.path.isdir(root) else ():
-                    subprocess.run([runtimes[name], "--root", root, "delete", "--force", cid],
-                                   capture_output=True)
-            remove_bench_cgroups()
-    print(f"{'step':<8} {'oci-runtime ms':>15} {'runc ms':>10} {'ratio':>7}   (median of {args.iterations})")
-    for step in STEPS:
-        ours = statistics.median(timings["oci-runtime"][step]) * 1000
-        theirs = statistics.median(timings["runc"][step]) * 1000
-        print(f"{step:<8} {ours:>15.1f} {theirs:>10.1f} {ours / theirs:>7.2f}")
-    ours, theirs = statistics.median(memory["oci-runtime"]), statistics.median(memory["runc"])
-    print(f"{'init RSS':<8} {ours:>13.0f}Ki {theirs:>8.0f}Ki {ours / theirs:>7.2f}")
+    if os.geteuid() != 0:
+        raise SystemExit("the benchmark runs real containers: run it as root")
+    samples, names, meta = run_benchmark(args.iterations, args.runc, args.crun, args.per_caller, args.rounds)
+    summary, ratios = summarize(samples, names)
+    targets = check_targets(ratios)
+    report(summary, ratios, names, args.iterations)
+    if meta["crun"] != "included":
+        print(f"crun: {meta['crun']}")
+    print("targets: " + ", ".join(f"{m} {t['ratio']:.2f} ({t['target']}: {'met' if t['met'] else 'NOT met'})"
+                                  for m, t in targets.items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "summary": summary, "ratios": ratios, "targets": targets,
+                       "samples": samples}, f, indent=2)
+            f.write("\n")
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Failed as exc:
+        raise SystemExit(f"benchmark failed: {exc}")
