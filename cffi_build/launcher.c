@@ -33,8 +33,8 @@
 
 static const char BOOT[] =
     "import sys;sys.path.insert(0,sys.argv.pop(1));"
-    "from oci_runtime.cli import main;sys.exit(main())";
-static const char FALLBACK_BOOT[] = "import sys;from oci_runtime.cli import main;sys.exit(main())";
+    "from oci_runtime.cli import launch;sys.exit(launch())";
+static const char FALLBACK_BOOT[] = "import sys;from oci_runtime.cli import launch;sys.exit(launch())";
 
 /* The directory holding this program (symlinks resolved), or 0. */
 static int own_dir(char *dir, size_t size)
