@@ -12,6 +12,8 @@ from oci_runtime.cliparse import Command, Flag, format_flags, parse
 from oci_runtime.errors import OCIError, UsageError
 
 DEFAULT_ROOT = "/run/oci-runtime"
+# Commands that move a new process into cgroups (see oci_runtime/cgroups/warmup.py).
+_ATTACHING = frozenset(("create", "run", "exec"))
 
 GLOBAL_FLAGS = (
     Flag(("root",), "str", "root directory for storage of container state", DEFAULT_ROOT),
@@ -177,6 +179,10 @@ def run_command(argv):
             + (f" and {command.max_args}" if want == "between" else "")
             + f" argument(s) expected, got {n}; usage: oci-runtime {command.usage}"
         )
+    if name in _ATTACHING:
+        from oci_runtime.cgroups import warmup
+
+        warmup.start()
     from importlib import import_module
 
     module = import_module(f"oci_runtime.operations.{command.module}")
