@@ -11,7 +11,8 @@
  * holds the package, exec
  *     <prefix>/bin/python3 -I -S -c BOOT <site-packages> args...
  * -I isolates from the environment and the current directory, -S skips
- * site.py; BOOT puts the site-packages directory on sys.path itself.
+ * site.py; BOOT puts the site-packages directory on sys.path itself and
+ * calls oci_runtime.launch.main.
  *
  * Fallback (any other layout): exec the interpreter that built the package
  * with -I (site.py on, so it finds the package wherever pip put it).
@@ -33,8 +34,8 @@
 
 static const char BOOT[] =
     "import sys;sys.path.insert(0,sys.argv.pop(1));"
-    "from oci_runtime.cli import launch;sys.exit(launch())";
-static const char FALLBACK_BOOT[] = "import sys;from oci_runtime.cli import launch;sys.exit(launch())";
+    "from oci_runtime.launch import main;sys.exit(main())";
+static const char FALLBACK_BOOT[] = "import sys;from oci_runtime.launch import main;sys.exit(main())";
 
 /* The directory holding this program (symlinks resolved), or 0. */
 static int own_dir(char *dir, size_t size)

@@ -204,32 +204,6 @@ def main(argv=None):
         return 130
 
 
-def launch():
-    """The C launcher's entry point (cffi_build/launcher.c): main(), then exit
-    without tearing the interpreter down.
-
-    Why: finalization (freeing every module, running the GC) costs ~1.3 ms per
-    command and does nothing the kernel does not do at exit anyway, once stdout
-    and stderr are flushed.  When anything registered exit work (atexit, other
-    threads) or a flush fails, the normal interpreter exit runs instead, with
-    its usual reporting.
-    """
-    status = main()
-    import atexit
-
-    threading = sys.modules.get("threading")
-    if atexit._ncallbacks() or (threading is not None and threading.active_count() > 1):
-        return status
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:  # noqa: BLE001 - the interpreter's own exit reports it
-        return status
-    import os
-
-    os._exit((status or 0) & 0xFF if isinstance(status, int) else 1)
-
-
 def _describe_oserror(exc):
     text = exc.strerror or str(exc)
     if exc.filename:
