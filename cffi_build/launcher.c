@@ -17,6 +17,10 @@
  * Fallback (any other layout): exec the interpreter that built the package
  * with -I (site.py on, so it finds the package wherever pip put it).
  *
+ * Before any of that, `oci-runtime state <id>` in its common form is answered
+ * in C (fast_state.c): a Python process cannot even start in the time runc
+ * needs for the whole command.  Anything unusual still goes to Python.
+ *
  * PYTHON_VERSION ("3.11") and BUILD_PYTHON are defined by setup.py.
  */
 #include <limits.h>
@@ -24,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "fast_state.h"
 
 #ifndef PYTHON_VERSION
 #error "PYTHON_VERSION must be defined (setup.py does)"
@@ -64,6 +70,9 @@ static char **exec_argv(int argc, int extra)
 
 int main(int argc, char **argv)
 {
+    int status = fast_state(argc, argv);
+    if (status != FALLBACK)
+        return status;
     char bin[PATH_MAX], python[PATH_MAX], site[PATH_MAX], probe[PATH_MAX];
     if (own_dir(bin, sizeof bin)
         && snprintf(python, sizeof python, "%s/python3", bin) < (int)sizeof python
