@@ -17,12 +17,17 @@
  * Fallback (any other layout): exec the interpreter that built the package
  * with -I (site.py on, so it finds the package wherever pip put it).
  *
+ * For create, run and exec the launcher also starts the kernel's wait for the
+ * first cgroup migration (warm_cgroups below, see oci_runtime/cgroups/warmup.py)
+ * before Python even starts, and passes the helper's pid on (BOOT reaps it).
+ *
  * Before any of that, `oci-runtime state <id>` in its common form is answered
  * in C (fast_state.c): a Python process cannot even start in the time runc
  * needs for the whole command.  Anything unusual still goes to Python.
  *
  * PYTHON_VERSION ("3.11") and BUILD_PYTHON are defined by setup.py.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +43,81 @@
 #error "BUILD_PYTHON must be defined (setup.py does)"
 #endif
 
+/* argv after BOOT: <site-packages> <warm-up helper pid or 0> args... */
 static const char BOOT[] =
     "import sys;sys.path.insert(0,sys.argv.pop(1));"
-    "from oci_runtime.launch import main;sys.exit(main())";
-static const char FALLBACK_BOOT[] = "import sys;from oci_runtime.launch import main;sys.exit(main())";
+    "from oci_runtime.launch import main;sys.exit(main(sys.argv.pop(1)))";
+static const char FALLBACK_BOOT[] =
+    "import sys;from oci_runtime.launch import main;sys.exit(main(sys.argv.pop(1)))";
+
+/* The cgroup.procs of this process's own cgroup v2 cgroup, or 0. */
+static int own_v2_procs(char *out, size_t size)
+{
+    char line[4096], mount[PATH_MAX] = "", own[PATH_MAX] = "";
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return 0;
+    while (!mount[0] && fgets(line, sizeof line, f)) {
+        char *dash = strstr(line, " - cgroup2 ");
+        char *field = line;
+        if (!dash)
+            continue;
+        for (int i = 0; i < 4 && field; i++) { /* the 5th field is the mount point */
+            field = strchr(field, ' ');
+            field = field ? field + 1 : NULL;
+        }
+        char *end = field ? strchr(field, ' ') : NULL;
+        if (end && (size_t)(end - field) < sizeof mount && !memchr(field, '\\', (size_t)(end - field))) {
+            memcpy(mount, field, (size_t)(end - field));
+            mount[end - field] = '\0';
+        }
+    }
+    fclose(f);
+    f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return 0;
+    while (!own[0] && fgets(line, sizeof line, f))
+        if (strncmp(line, "0::", 3) == 0 && strlen(line + 3) < sizeof own) {
+            strcpy(own, line + 3);
+            own[strcspn(own, "\n")] = '\0';
+        }
+    fclose(f);
+    return mount[0] && own[0] && snprintf(out, size, "%s%s/cgroup.procs", mount, own) < (int)size;
+}
+
+/*
+ * For create/run/exec: fork a helper that writes its own pid into the cgroup v2
+ * cgroup it is already in (a no-op migration).  The first cgroup.procs write
+ * after a quiet spell blocks for an RCU grace period (~10-15 ms); started now,
+ * that wait overlaps the interpreter's start-up instead of delaying the
+ * container's attach.  Returns the helper's pid (Python reaps it), or 0.
+ * Any argument equal to a command name counts: a false hit only costs a fork.
+ */
+static pid_t warm_cgroups(int argc, char **argv)
+{
+    int wanted = 0;
+    for (int i = 1; i < argc; i++)
+        wanted |= !strcmp(argv[i], "create") || !strcmp(argv[i], "run") || !strcmp(argv[i], "exec");
+    if (!wanted)
+        return 0;
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid > 0 ? pid : 0;
+    for (int fd = 0; fd < 3; fd++) /* hold none of the caller's pipes open */
+        close(fd);
+    char path[PATH_MAX], text[32];
+    if (own_v2_procs(path, sizeof path)) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            int n = snprintf(text, sizeof text, "%d", (int)getpid());
+            if (write(fd, text, (size_t)n) < 0) {
+                /* an optimisation only: nothing to report */
+            }
+            close(fd);
+        }
+    }
+    _exit(0);
+}
 
 /* The directory holding this program (symlinks resolved), or 0. */
 static int own_dir(char *dir, size_t size)
@@ -73,14 +149,15 @@ int main(int argc, char **argv)
     int status = fast_state(argc, argv);
     if (status != FALLBACK)
         return status;
-    char bin[PATH_MAX], python[PATH_MAX], site[PATH_MAX], probe[PATH_MAX];
+    char bin[PATH_MAX], python[PATH_MAX], site[PATH_MAX], probe[PATH_MAX], helper[32];
+    snprintf(helper, sizeof helper, "%d", (int)warm_cgroups(argc, argv));
     if (own_dir(bin, sizeof bin)
         && snprintf(python, sizeof python, "%s/python3", bin) < (int)sizeof python
         && snprintf(site, sizeof site, "%s/../lib/python%s/site-packages", bin, PYTHON_VERSION)
                < (int)sizeof site
         && snprintf(probe, sizeof probe, "%s/oci_runtime/cli.py", site) < (int)sizeof probe
         && access(python, X_OK) == 0 && access(probe, R_OK) == 0) {
-        char **args = exec_argv(argc, 6);
+        char **args = exec_argv(argc, 7);
         int i = 0;
         args[i++] = python;
         args[i++] = "-I";
@@ -88,16 +165,18 @@ int main(int argc, char **argv)
         args[i++] = "-c";
         args[i++] = (char *)BOOT;
         args[i++] = site;
+        args[i++] = helper;
         for (int k = 1; k < argc; k++)
             args[i++] = argv[k];
         execv(python, args);
     }
-    char **args = exec_argv(argc, 4);
+    char **args = exec_argv(argc, 5);
     int i = 0;
     args[i++] = BUILD_PYTHON;
     args[i++] = "-I";
     args[i++] = "-c";
     args[i++] = (char *)FALLBACK_BOOT;
+    args[i++] = helper;
     for (int k = 1; k < argc; k++)
         args[i++] = argv[k];
     execv(BUILD_PYTHON, args);

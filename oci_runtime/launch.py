@@ -1,5 +1,10 @@
 """Entry point of the installed `oci-runtime` command (the C launcher, cffi_build/launcher.c).
 
+For create/run/exec the launcher has already forked a helper that starts
+the cgroup-migration grace period (cffi_build/launcher.c, warm_cgroups); its
+pid arrives as ``warmup_pid`` ("0" if none) and is reaped here, so the
+runtime leaves no child behind.
+
 It runs ``cli.main`` and then exits without tearing the interpreter down:
 finalization (freeing every module, running the GC) costs ~1.3 ms per command
 and does nothing the kernel does not do at exit, once stdout and stderr are
@@ -10,10 +15,19 @@ reporting.
 import sys
 
 
-def main():
+def main(warmup_pid="0"):
+    helper = int(warmup_pid) if warmup_pid.isdigit() else 0
+    if helper:
+        from oci_runtime.cgroups import warmup
+
+        warmup.started_elsewhere(helper)
     from oci_runtime.cli import main as cli_main
 
-    status = cli_main()
+    try:
+        status = cli_main()
+    finally:
+        if helper:
+            warmup.reap_helper()
     import atexit
 
     threading = sys.modules.get("threading")

@@ -5,8 +5,9 @@ RCU grace period (the kernel switches its global threadgroup rwsem to the
 writer side: ~10-15 ms here), and every later write within that period is
 fast.  `create`, `run` and `exec` must write the new process's pid, and
 nothing can overlap that write in the child.  So right at the start of those
-commands a thread writes this process's own pid into the cgroup v2 cgroup it
-is already in: a no-op migration that starts the grace period while the
+commands (in the C launcher, before Python starts; here, when the runtime
+was started some other way) a thread writes this process's own pid into the
+cgroup v2 cgroup it is already in: a no-op migration that starts the grace period while the
 command is still importing, reading config.json and making the cgroups.  The
 child's real attach then waits only for what is left (runc gets the same
 overlap by attaching from the parent while its child starts).
@@ -18,9 +19,34 @@ nothing is done.
 import _thread
 import os
 
+_started = []
+_helper = []  # pid of the launcher's helper process, until it is reaped
+
+
+def started_elsewhere(helper_pid):
+    """The C launcher has already started it (before Python was running: far
+    earlier than this module can), so start() does nothing more.  Its helper
+    process is our child: reap_helper() collects it."""
+    _started.append(True)
+    if helper_pid:
+        _helper.append(helper_pid)
+
+
+def reap_helper():
+    """Reap the launcher's helper (once; it lives one grace period): at exit, and
+    before run/exec wait for a long-lived process, so no zombie waits with them."""
+    while _helper:
+        try:
+            os.waitpid(_helper.pop(), 0)
+        except ChildProcessError:
+            pass
+
 
 def start():
-    """Begin the grace period in a background thread; returns at once."""
+    """Begin the grace period in a background thread (unless it has been); returns at once."""
+    if _started:
+        return
+    _started.append(True)
     try:
         _thread.start_new_thread(_poke, ())
     except RuntimeError:

@@ -17,6 +17,7 @@ from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import cgroups, config as config_mod, faults, init_plan, kernel_settings, namespaces, procfs, shim
+from oci_runtime.cgroups import warmup
 from oci_runtime.errors import OCIError
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
 from oci_runtime.operations.run import _wait as _wait_for_exit
@@ -234,6 +235,7 @@ def _kill_quietly(pid):
 
 
 def _wait(pid, opts):
+    warmup.reap_helper()  # the launcher's cgroup warm-up helper: done by now
     for signum in FORWARDED:
         signal.signal(signum, lambda s, _f: _forward(pid, s))
     if opts.get("_master") is not None:

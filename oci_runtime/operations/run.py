@@ -13,6 +13,7 @@ from oci_runtime import sockets as socket  # socket without its enum imports
 import sys
 
 from oci_runtime import config as config_mod, shim
+from oci_runtime.cgroups import warmup
 from oci_runtime.operations import start as start_op
 from oci_runtime.operations.create import options_from
 from oci_runtime.operations.delete import destroy
@@ -36,6 +37,7 @@ def main(g, opts, args):
         relay, create_options.console_connection = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
     st = create(g["root"], container_id, config, create_options)
+    warmup.reap_helper()  # the launcher's cgroup warm-up helper: done by now
     master = _receive_master(relay) if relay else None
     if opts["detach"]:
         start_op.main(g, {}, [container_id])
