@@ -12,7 +12,7 @@ from _socket import (AF_INET, AF_UNIX, CMSG_LEN, CMSG_SPACE, MSG_CMSG_CLOEXEC, S
                      SOCK_STREAM, SOL_SOCKET)
 
 __all__ = ["AF_INET", "AF_UNIX", "CMSG_LEN", "CMSG_SPACE", "MSG_CMSG_CLOEXEC", "SCM_RIGHTS", "SOCK_DGRAM",
-           "SOCK_STREAM", "SOL_SOCKET", "socket", "socketpair", "send_fds", "recv_fds"]
+           "SOCK_STREAM", "SOL_SOCKET", "socket", "socketpair", "send_fds", "recv_fds", "unpack_fds"]
 
 _INT_SIZE = 4  # SCM_RIGHTS carries C ints
 
@@ -46,8 +46,14 @@ def recv_fds(sock, bufsize, maxfds, flags=0):
     fds = []
     for level, kind, data in ancdata:
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
-            usable = len(data) - len(data) % _INT_SIZE
-            fds.extend(int.from_bytes(data[i:i + _INT_SIZE], sys.byteorder, signed=True)
-                       for i in range(0, usable, _INT_SIZE))
+            fds.extend(unpack_fds(data))
     return msg, fds, msg_flags, addr
+
+
+def unpack_fds(data):
+    """The descriptors in an SCM_RIGHTS payload (a partial trailing int is ignored),
+    without the `array` module (whose import pulls in collections)."""
+    usable = len(data) - len(data) % _INT_SIZE
+    return [int.from_bytes(data[i:i + _INT_SIZE], sys.byteorder, signed=True)
+            for i in range(0, usable, _INT_SIZE)]
 

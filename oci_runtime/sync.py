@@ -10,7 +10,6 @@ Each message is one JSON object on one line with a "type":
 The C waiter (cffi_build/init.c) writes the same format, so a failure at any
 stage reaches the user as the child's own error, never as "EOF".
 """
-import array
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 from oci_runtime import sockets as socket  # socket without its enum imports
@@ -62,12 +61,10 @@ class Reader:
 
     def _receive(self):
         """recvmsg, not read: a read would silently drop descriptors sent along."""
-        fds = array.array("i")
-        data, ancillary, _, _ = _recvmsg(self.fd, 65536, socket.CMSG_SPACE(4 * fds.itemsize))
+        data, ancillary, _, _ = _recvmsg(self.fd, 65536, socket.CMSG_SPACE(4 * 4))
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
-        self.fds.extend(fds)
+                self.fds.extend(socket.unpack_fds(payload))
         return data
 
 

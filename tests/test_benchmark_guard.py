@@ -43,6 +43,7 @@ def test_run_is_within_twice_runc(busybox_template, tmp_path):
             rt.cleanup()
         bench.remove_cgroups(parent)
     ours, theirs = statistics.median(times["oci-runtime"]), statistics.median(times["runc"])
+    print(f"run median: oci-runtime {ours * 1000:.1f} ms, runc {theirs * 1000:.1f} ms, ratio {ours / theirs:.2f}")
     assert ours <= BOUND * theirs, (
         f"`run` median {ours * 1000:.1f} ms is {ours / theirs:.2f}x runc's {theirs * 1000:.1f} ms "
         f"(bound {BOUND}x); profile with benchmarks/lifecycle.py and docs/performance.md")

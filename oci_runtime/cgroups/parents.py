@@ -10,7 +10,7 @@ parent between a create's check that it exists and its mkdir inside it.
 The file is removed when the list is empty, so --root holds no extra entry.
 """
 import fcntl
-import json
+from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 
 REGISTRY = "cgroup-parents.json"
