@@ -186,6 +186,8 @@ def run_command(argv):
     from importlib import import_module
 
     module = import_module(f"oci_runtime.operations.{command.module}")
+    if name in _ATTACHING:
+        warmup.refresh()
     return module.main(g, parsed.options, parsed.args) or 0
 
 
