@@ -10,12 +10,11 @@
  * Handled: global flags --root/--log/--log-format/--rootless/--criu (as
  * --flag VALUE, --flag=VALUE, -flag ...), --debug and --systemd-cgroup
  * without a value, then exactly `state <id>`.  The steps mirror
- * oci_runtime/state.py and operations/state.py: flock <root>/<id>/lock (and
- * check it is still the linked lock file), read state.json, derive the status
- * from the kernel (pid alive, not a zombie, same start time as recorded;
- * exec.fifo present with the init reading it = created; frozen cgroup =
- * paused; a recorded "creating" is left to Python), then print the document
- * without "runtime" the way json.dumps(doc, indent=2) does.  The output is byte-identical because only
+ * oci_runtime/state.py and operations/state.py: flock <root>/<id>/lock, read
+ * state.json, derive the status from the kernel (pid alive, not a zombie,
+ * same start time as recorded; exec.fifo present = created; frozen cgroup =
+ * paused), then print the document without "runtime" the way
+ * json.dumps(doc, indent=2) does.  The output is byte-identical because only
  * documents whose every token json.dumps would write back unchanged are
  * accepted (canonical string escapes, plain integers, unique keys); any
  * other document goes to Python.  tests/test_fast_state.py compares both.
@@ -250,7 +249,7 @@ static int pretty(struct scan *c, struct out *o, int depth, struct span *value)
 /* ------------------------------------------------------------ the state */
 
 struct doc {
-    struct span pid, runtime, start_time, cgroups, status;
+    struct span pid, runtime, start_time, cgroups;
     int has_pid, has_runtime, has_status;
 };
 
@@ -287,7 +286,6 @@ static int read_top(const char *text, size_t len, struct doc *d)
             d->runtime = value;
             d->has_runtime = 1;
         } else if (span_is(key, "\"status\"")) {
-            d->status = value;
             d->has_status = 1;
         }
         skip_ws(&c);
@@ -296,8 +294,6 @@ static int read_top(const char *text, size_t len, struct doc *d)
     }
     if (!d->has_pid || !d->has_runtime || !d->has_status || *d->runtime.p != '{')
         return -1;
-    if (span_is(d->status, "\"creating\""))
-        return -1; /* decided by whether the creating process lives: Python */
     /* runtime.init_start_time and runtime.cgroups */
     c.s = d->runtime.p + 1;
     c.end = d->runtime.p + d->runtime.n;
@@ -493,24 +489,6 @@ static int render(const char *text, size_t len, const char *status, struct out *
     return put_indent(o, 0) || put(o, "}", 1) ? -1 : 0;
 }
 
-/* state.py's _init_waits_on_fifo: the waiting init holds the fifo open for reading. */
-static int init_waits_on_fifo(const char *fifo)
-{
-    int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    close(fd);
-    return 1;
-}
-
-/* state.py's Lock._check_still_linked: a delete may have replaced the dir meanwhile. */
-static int lock_still_linked(int lock, const char *path)
-{
-    struct stat now, mine;
-    return stat(path, &now) == 0 && fstat(lock, &mine) == 0 && now.st_dev == mine.st_dev
-           && now.st_ino == mine.st_ino;
-}
-
 /* ------------------------------------------------------------ the command */
 
 static int valid_id(const char *id)
@@ -572,10 +550,6 @@ int fast_state(int argc, char **argv)
             close(lock);
             return FALLBACK;
         }
-    if (!lock_still_linked(lock, path)) {
-        close(lock);
-        return FALLBACK;
-    }
     char *text = malloc(MAX_DOC);
     struct doc d;
     struct out o = {0};
@@ -588,7 +562,7 @@ int fast_state(int argc, char **argv)
         if (alive == 0) {
             status = "stopped";
         } else if (alive == 1) {
-            if (stat(path, &st) == 0 && init_waits_on_fifo(path))
+            if (stat(path, &st) == 0)
                 status = "created";
             else {
                 int f = frozen(&d);

@@ -129,24 +129,3 @@ def test_unusual_command_lines_answer_as_python(tmp_path):
                  ["--root=", "state", cid], root + ["--debug=true", "state", cid], ["--version"],
                  root + ["state", "--", cid]):
         assert_same(args, fast_only=False)
-
-
-def test_exec_fifo_counts_only_with_the_init_reading_it(tmp_path):
-    cid = _fake(str(tmp_path), "f1")
-    fifo = os.path.join(str(tmp_path), cid, "exec.fifo")
-    os.mkfifo(fifo)
-    args = ["--root", str(tmp_path), "state", cid]
-    assert json.loads(assert_same(args)[1])["status"] == "running"  # a stale fifo
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        assert json.loads(assert_same(args)[1])["status"] == "created"
-    finally:
-        os.close(reader)
-
-
-def test_a_creating_container_is_left_to_python(tmp_path):
-    cid = _fake(str(tmp_path), "k1", status="creating",
-                runtime={"creator": {"pid": os.getpid(), "start_time": _own_start_time()}})
-    assert json.loads(assert_same(["--root", str(tmp_path), "state", cid], fast_only=False)[1])["status"] == "creating"
-    gone = _fake(str(tmp_path), "k2", status="creating", runtime={"creator": {"pid": 1, "start_time": 1}})
-    assert json.loads(assert_same(["--root", str(tmp_path), "state", gone], fast_only=False)[1])["status"] == "stopped"
