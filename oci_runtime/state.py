@@ -8,9 +8,6 @@
   pid must exist, not be a zombie, and have the start time recorded at create
   (a reused pid belongs to someone else, so the container is stopped).
   ``created`` vs ``running`` is whether the exec fifo still exists.
-* These status rules and the state.json layout are mirrored in C by the
-  launcher's `state` (cffi_build/fast_state.c): change both together;
-  tests/test_fast_state.py compares them.
 """
 import fcntl
 from oci_runtime import fastjson as json  # json without its re/enum imports
