@@ -28,7 +28,6 @@ from distutils.command.build_scripts import build_scripts  # noqa: E402  (after 
 INIT_SOURCE = os.path.join("cffi_build", "init.c")
 INIT_NAME = os.path.join("oci_runtime", "libexec", "oci-runtime-init")
 LAUNCHER_SOURCE = os.path.join("cffi_build", "launcher.c")
-FAST_STATE_SOURCE = os.path.join("cffi_build", "fast_state.c")
 
 
 def _cc():
@@ -52,7 +51,7 @@ def compile_launcher(output):
     subprocess.check_call([_cc(), "-O2", "-Wall", "-s",
                            f"-DPYTHON_VERSION={_c_string(version)}",
                            f"-DBUILD_PYTHON={_c_string(sys.executable)}",
-                           "-o", output, LAUNCHER_SOURCE, FAST_STATE_SOURCE])
+                           "-o", output, LAUNCHER_SOURCE])
 
 
 class BuildLauncher(build_scripts):

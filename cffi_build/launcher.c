@@ -21,9 +21,7 @@
  * first cgroup migration (warm_cgroups below, see oci_runtime/cgroups/warmup.py)
  * before Python even starts, and passes the helper's pid on (BOOT reaps it).
  *
- * Before any of that, `oci-runtime state <id>` in its common form is answered
- * in C (fast_state.c): a Python process cannot even start in the time runc
- * needs for the whole command.  Anything unusual still goes to Python.
+ * Every command, `state` included, is Python's: the launcher holds no policy.
  *
  * PYTHON_VERSION ("3.11") and BUILD_PYTHON are defined by setup.py.
  */
@@ -33,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "fast_state.h"
 
 #ifndef PYTHON_VERSION
 #error "PYTHON_VERSION must be defined (setup.py does)"
@@ -146,9 +142,6 @@ static char **exec_argv(int argc, int extra)
 
 int main(int argc, char **argv)
 {
-    int status = fast_state(argc, argv);
-    if (status != FALLBACK)
-        return status;
     char bin[PATH_MAX], python[PATH_MAX], site[PATH_MAX], probe[PATH_MAX], helper[32];
     snprintf(helper, sizeof helper, "%d", (int)warm_cgroups(argc, argv));
     if (own_dir(bin, sizeof bin)
