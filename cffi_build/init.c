@@ -339,17 +339,26 @@ static void write_lsm_label(const struct plan *p)
     close(p->proc_fd);
 }
 
-/* The runtime is Python, which ignores SIGPIPE and SIGXFSZ; ignored signals
- * survive execve, and the user's process must start as under runc: every
- * signal at its default action and none blocked. */
+/* The runtime is Python, which ignores SIGPIPE and SIGXFSZ, and its callers may
+ * ignore others; ignored signals survive execve, and the user's process must
+ * start as under runc: every signal at its default action and none blocked.
+ * The raw syscall, because libc refuses to touch the signals it reserves for
+ * itself (32 and 33), which stay ignored otherwise. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 static void reset_signals(void)
 {
-    sigset_t none;
-    for (int sig = 1; sig < NSIG; sig++)
+    struct kernel_sigaction dfl = { SIG_DFL, 0, NULL, 0 };
+    for (int sig = 1; sig <= 64; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);  /* fails harmlessly for the ones libc reserves */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    uint64_t none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }
 
 /* process.cwd must name a directory inside the container.  A path through a
