@@ -1,5 +1,6 @@
 /* See shim.h: thin wrappers, no policy. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/vfs.h>
@@ -121,6 +122,13 @@ long long oci_fstatfs_type(int fd)
     struct statfs st;
     if (fstatfs(fd, &st) < 0) return -1;
     return (long long)st.f_type;
+}
+
+/* Whether this kernel knows a seccomp filter flag: with no program to load,
+ * a known flag fails on the NULL pointer (EFAULT), an unknown one with EINVAL. */
+int oci_seccomp_flag_known(unsigned int flag)
+{
+    return syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flag, NULL) < 0 && errno == EFAULT;
 }
 
 long oci_bpf(int cmd, void *attr, unsigned int size)

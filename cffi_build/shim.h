@@ -32,6 +32,7 @@ int oci_fsopen(const char *fstype, unsigned int flags);
 int oci_fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux);
 int oci_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
 long long oci_fstatfs_type(int fd);
+int oci_seccomp_flag_known(unsigned int flag);
 long oci_bpf(int cmd, void *attr, unsigned int size);
 int oci_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode,
                 unsigned long long resolve);

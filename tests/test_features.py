@@ -3,6 +3,7 @@
 No root, no containers: runs the installed CLI and checks its output.
 """
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -68,3 +69,17 @@ def test_seccomp_is_reported_as_it_is_implemented(features):
     assert seccomp["enabled"] is True
     assert {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS"} <= set(seccomp["actions"])
     assert "SCMP_CMP_MASKED_EQ" in seccomp["operators"] and "SCMP_ARCH_X86_64" in seccomp["archs"]
+
+
+def test_seccomp_flags_are_what_this_kernel_supports(features):
+    """supportedFlags is asked of the kernel: a flag it does not know (here one
+    made up, bit 30) would be refused by seccomp(2) and is never reported."""
+    from oci_runtime._shim import lib
+
+    seccomp = features["linux"]["seccomp"]
+    assert "SCMP_ACT_NOTIFY" in seccomp["actions"]
+    assert set(seccomp["supportedFlags"]) <= set(seccomp["knownFlags"])
+    assert "SECCOMP_FILTER_FLAG_TSYNC" in seccomp["supportedFlags"]  # since Linux 3.17
+    assert not lib.oci_seccomp_flag_known(1 << 30)
+    release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    assert ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in seccomp["supportedFlags"]) == (release >= (5, 19))

@@ -62,8 +62,15 @@ def seccomp_features():
 
     archs = [name for name in ARCH_NAMES
              if lib.seccomp_arch_resolve_name(name.lower().replace("scmp_arch_", "").encode()) != 0]
+    supported = [name for name, flag in sorted(seccomp.FLAGS.items())
+                 if lib.oci_seccomp_flag_known(flag | _needs(name, seccomp))]
     return {"enabled": True, "actions": sorted(seccomp.ACTIONS), "operators": sorted(seccomp.OPERATORS),
-            "archs": archs, "knownFlags": sorted(seccomp.FLAGS), "supportedFlags": sorted(seccomp.FLAGS)}
+            "archs": archs, "knownFlags": sorted(seccomp.FLAGS), "supportedFlags": supported}
+
+
+def _needs(flag_name, seccomp):
+    """The kernel accepts WAIT_KILLABLE_RECV only together with NEW_LISTENER."""
+    return seccomp.NEW_LISTENER if flag_name == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" else 0
 
 
 def linux_features():
