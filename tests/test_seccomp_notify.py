@@ -148,3 +148,14 @@ def test_notify_configs_that_cannot_work_are_refused(seccomp, field):
     with pytest.raises(ConfigError) as caught:
         seccomp_mod.check(seccomp)
     assert str(caught.value).startswith(f"config.json: {field}")
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_no_seccomp_descriptor_reaches_the_process(rt, agent, nnp):
+    """The compiled program's memfd and the listener fd are the runtime's: neither
+    may cross the exec (the agent holds the only listener)."""
+    seccomp = notify_profile(agent)
+    bundle = rt.bundle(["ls", "/proc/self/fd"], noNewPrivileges=nnp,
+                       edit=lambda c: c["linux"].update(seccomp=seccomp))
+    out = rt.run(bundle).stdout
+    assert sorted(out.split()) == ["0", "1", "2", "3"], out  # stdio and ls's own directory fd
