@@ -1,5 +1,5 @@
 """`oci-runtime pause <id>` and `resume <id>`: freeze or thaw every process."""
-from oci_runtime import cgroups
+from oci_runtime import cgroups, faults
 from oci_runtime.errors import OCIError
 from oci_runtime.state import open_container
 
@@ -13,6 +13,7 @@ def _change(g, container_id, frozen):
         if not frozen and status != "paused":
             raise OCIError("container not paused")
         cgroups.set_frozen(st.private.get("cgroups") or {}, frozen)
+        faults.point("pause:after-freeze" if frozen else "resume:after-thaw")
     return 0
 
 

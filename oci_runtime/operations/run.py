@@ -12,7 +12,7 @@ from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 import sys
 
-from oci_runtime import config as config_mod, shim
+from oci_runtime import config as config_mod, faults, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.operations import start as start_op
 from oci_runtime.operations.create import options_from
@@ -47,11 +47,13 @@ def main(g, opts, args):
         signal.signal(signum, lambda s, _f: _forward(pid, s))
     try:
         start_op.main(g, {}, [container_id])
+        faults.point("run:waiting")  # a caller killed while the container runs
         status = _relay_until_exit(master, pid) if master is not None else _wait(pid)
     finally:
         if not opts["keep"]:
             st, lock = open_container(g["root"], container_id)
             with lock:
+                faults.point("run:deleting")
                 destroy(st)
     return status
 

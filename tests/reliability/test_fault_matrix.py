@@ -102,6 +102,38 @@ def test_delete_killed_at_each_step(rt, point, how):
     _assert_clean(rt)
 
 
+RUN_POINTS = {
+    "run:waiting": "running",    # the caller died; the container goes on without it
+    "run:deleting": "stopped",   # the container exited; its removal was cut short
+}
+
+
+@pytest.mark.parametrize("point", list(RUN_POINTS))
+def test_run_killed_at_each_step_is_cleanable(rt, point):
+    args = ["sleep", "999"] if RUN_POINTS[point] == "running" else ["true"]
+    bundle = light_bundle(rt, "b", args)
+    container_id = rt.new_id()
+    result = rt.cmd("run", "--bundle", str(bundle), container_id, env=with_fault(f"{point}=kill"))
+    assert result.returncode == -9, (result.returncode, result.stderr)
+    assert status_or_missing(rt, container_id) == RUN_POINTS[point]
+    _delete(rt, container_id, "force")
+    _assert_clean(rt)
+
+
+@pytest.mark.parametrize("point, expected", [("pause:after-freeze", "paused"),
+                                             ("resume:after-thaw", "running")])
+def test_pause_and_resume_killed_after_the_cgroup_write(rt, point, expected):
+    container_id = rt.create(light_bundle(rt, "b"))
+    rt.cmd("start", container_id, check=True)
+    if point.startswith("resume"):
+        rt.cmd("pause", container_id, check=True)
+    result = rt.cmd(point.split(":")[0], container_id, env=with_fault(f"{point}=kill"))
+    assert result.returncode == -9, (result.returncode, result.stderr)
+    assert status_or_missing(rt, container_id) == expected
+    _delete(rt, container_id, "force")
+    _assert_clean(rt)
+
+
 def test_delete_force_of_a_dir_without_lock_or_state(rt):
     """A create killed between mkdir and making its lock file."""
     (rt.tmp / "state" / "half").mkdir(parents=True)
