@@ -71,27 +71,29 @@ MEDIA = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
          None: "application/vnd.oci.image.layer.v1.tar"}
 
 
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def digest_of(data, algorithm="sha256"):
+    return f"{algorithm}:" + hashlib.new(algorithm, data).hexdigest()
 
 
 class Layout:
     """An OCI layout directory under construction."""
 
-    def __init__(self, path):
+    def __init__(self, path, algorithm="sha256"):
         self.path = str(path)
-        os.makedirs(os.path.join(self.path, "blobs", "sha256"), exist_ok=True)
+        self.algorithm = algorithm
+        os.makedirs(os.path.join(self.path, "blobs", algorithm), exist_ok=True)
         with open(os.path.join(self.path, "oci-layout"), "w") as f:
             json.dump({"imageLayoutVersion": "1.0.0"}, f)
 
     def blob(self, data):
-        digest = digest_of(data)
+        digest = digest_of(data, self.algorithm)
         with open(self.blob_path(digest), "wb") as f:
             f.write(data)
         return digest
 
     def blob_path(self, digest):
-        return os.path.join(self.path, "blobs", "sha256", digest.split(":", 1)[1])
+        algorithm, _, hex_ = digest.partition(":")
+        return os.path.join(self.path, "blobs", algorithm, hex_)
 
     def json_blob(self, document, media_type):
         data = json.dumps(document).encode()
@@ -102,7 +104,7 @@ class Layout:
         descriptors, diff_ids = [], []
         for entries in layers:
             plain = tar_bytes(entries)
-            diff_ids.append(digest_of(plain))
+            diff_ids.append(digest_of(plain, self.algorithm))
             blob = compress(plain, compression)
             descriptors.append({"mediaType": MEDIA[compression], "digest": self.blob(blob),
                                 "size": len(blob)})

@@ -168,8 +168,8 @@ def _corrupt(layout, digest):
     open(path, "wb").write(bytes(data))
 
 
-def _one_layer_layout(tmp_path, compression="gzip"):
-    layout = Layout(tmp_path / "img")
+def _one_layer_layout(tmp_path, compression="gzip", algorithm="sha256"):
+    layout = Layout(tmp_path / "img", algorithm)
     descriptor = layout.image([ROOTFS_BASE, [reg("big", os.urandom(200000))]], compression=compression)
     layout.index([descriptor])
     manifest = json.load(open(layout.blob_path(descriptor["digest"])))
@@ -188,6 +188,28 @@ def test_a_corrupt_layer_fails_and_leaves_no_bundle(tmp_path, compression):
     with pytest.raises(ImageError):
         make_bundle(layout.path, str(tmp_path / "mine"))
     assert os.listdir(tmp_path / "mine") == []
+
+
+def test_sha512_digests_are_verified_too(tmp_path):
+    """image-spec: sha512 is a registered algorithm implementations SHOULD verify."""
+    layout, _, manifest = _one_layer_layout(tmp_path, algorithm="sha512")
+    assert manifest["layers"][1]["digest"].startswith("sha512:")
+    make_bundle(layout.path, str(tmp_path / "good"), warn=lambda line: None)
+    assert (tmp_path / "good" / "rootfs" / "big").stat().st_size == 200000
+    bad = manifest["layers"][1]["digest"]
+    _corrupt(layout, bad)
+    with pytest.raises(ImageError, match=f"{bad}: digest mismatch|corrupt layer"):
+        make_bundle(layout.path, str(tmp_path / "b"))
+    assert not (tmp_path / "b").exists()
+
+
+def test_unregistered_digest_algorithms_are_refused():
+    from oci_runtime.image.blobs import check_digest
+
+    with pytest.raises(ImageError, match="sha256:<64 hex> or sha512:<128 hex>"):
+        check_digest("md5:" + "0" * 32)
+    with pytest.raises(ImageError):
+        check_digest("sha512:" + "0" * 64)  # the right name, the wrong length
 
 
 def test_a_lying_size_or_diff_id_or_manifest_is_refused(tmp_path):

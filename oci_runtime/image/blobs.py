@@ -13,18 +13,25 @@ import re
 
 from oci_runtime.image.errors import ImageError
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# The registered algorithms of image-spec descriptor.md: sha256 (MUST) and sha512 (SHOULD).
+_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 # Small JSON documents (index, manifests, configs) are read whole; this bounds them.
 MAX_DOCUMENT_SIZE = 16 << 20
 CHUNK = 1 << 20
 
 
 def check_digest(digest):
-    """The digest if it is a well-formed sha256 digest; other algorithms are refused
-    (sha512 is legal in the spec, but we would rather say so than half-support it)."""
+    """The digest if it is a well-formed sha256 or sha512 digest; other algorithms
+    (unregistered in the image spec) are refused rather than trusted unverified."""
     if not isinstance(digest, str) or not _DIGEST.match(digest):
-        raise ImageError(f"unsupported or malformed digest {digest!r} (only sha256:<64 hex> is supported)")
+        raise ImageError(f"unsupported or malformed digest {digest!r} "
+                         "(sha256:<64 hex> or sha512:<128 hex> are supported)")
     return digest
+
+
+def _hasher(digest):
+    """The hash that verifies ``digest`` (sha256 when only the size is checked)."""
+    return hashlib.sha512() if digest and digest.startswith("sha512:") else hashlib.sha256()
 
 
 class VerifiedReader(io.RawIOBase):
@@ -37,7 +44,7 @@ class VerifiedReader(io.RawIOBase):
         self.size = size
         self.what = what
         self.count = 0
-        self._hash = hashlib.sha256()
+        self._hash = _hasher(self.digest)
         self._on_read = on_read
         self.verified = False
 
@@ -71,7 +78,7 @@ class VerifiedReader(io.RawIOBase):
         if self.digest is None:  # counted only: its content is verified at another level
             self.verified = True
             return
-        actual = "sha256:" + self._hash.hexdigest()
+        actual = f"{self._hash.name}:{self._hash.hexdigest()}"
         if actual != self.digest:
             raise ImageError(f"{self.what} {self.digest}: digest mismatch (content hashes to {actual})")
         self.verified = True

@@ -144,7 +144,7 @@ def parse_reference(text):
     """PATH, PATH:TAG or PATH@sha256:DIGEST -> (path, tag, digest).  A path that
     exists as given wins over splitting at its last colon."""
     path, at, digest = text.rpartition("@")
-    if at and digest.startswith("sha256:") and "/" not in digest:
+    if at and digest.startswith(("sha256:", "sha512:")) and "/" not in digest:
         return path, None, check_digest(digest)
     if os.path.exists(text):
         return text, None, None
