@@ -36,6 +36,21 @@ def bundle(tmp_path, layers, name="b", **kw):
 
 
 # ------------------------------------------------------------------ node types
+def test_bsdtar_xattrs_are_read_too(tmp_path):
+    """bsdtar writes LIBARCHIVE.xattr.<url-encoded name> = base64 (and usually SCHILY too)."""
+    import base64
+
+    only_libarchive, data = reg("libarchive-only", b"x")
+    only_libarchive.pax_headers = {
+        "LIBARCHIVE.xattr.user.with%20space": base64.b64encode(b"\x00binary\xff").decode()}
+    both, data2 = reg("both", b"y")
+    both.pax_headers = {"SCHILY.xattr.user.note": "same",
+                        "LIBARCHIVE.xattr.user.note": base64.b64encode(b"same").decode()}
+    root = bundle(tmp_path, [[(only_libarchive, data), (both, data2)]]) / "rootfs"
+    assert os.getxattr(root / "libarchive-only", "user.with space") == b"\x00binary\xff"
+    assert os.getxattr(root / "both", "user.note") == b"same"
+
+
 def test_every_node_type_with_its_metadata(tmp_path):
     layers = [[
         dir_("d", mode=0o750, uid=12, gid=34, mtime=MTIME + 5),

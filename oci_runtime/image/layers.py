@@ -112,6 +112,27 @@ def _zstd_errors():
         return _NoZstdError
 
 
+def _xattrs_of(pax_headers):
+    """name -> bytes from both pax spellings: GNU tar/Go's "SCHILY.xattr.NAME" (raw
+    value) and bsdtar's "LIBARCHIVE.xattr.URL-ENCODED-NAME" (base64 value).  bsdtar
+    writes both; they agree, so the first seen wins."""
+    found = {}
+    for key, value in pax_headers.items():
+        if key.startswith("SCHILY.xattr."):
+            found.setdefault(key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape"))
+        elif key.startswith("LIBARCHIVE.xattr."):
+            import base64
+            import binascii
+            from urllib.parse import unquote_to_bytes
+
+            name = os.fsdecode(unquote_to_bytes(key[len("LIBARCHIVE.xattr."):]))
+            try:
+                found.setdefault(name, base64.b64decode(value.encode("ascii", "surrogateescape"), validate=True))
+            except (binascii.Error, ValueError):
+                raise ImageError(f"tar entry: xattr {name!r}: LIBARCHIVE value is not base64") from None
+    return found
+
+
 # ------------------------------------------------------------------ paths
 def entry_parts(name, what="entry"):
     """The components of a tar path; "/" and "." are dropped, ".." is refused."""
@@ -375,15 +396,12 @@ class Applier:
         os.utime(base, ns=(ns, ns), dir_fd=dir_fd, follow_symlinks=False)
 
     def xattrs(self, member, set_one):
-        for key, value in member.pax_headers.items():
-            if not key.startswith("SCHILY.xattr."):
-                continue
-            name = key[len("SCHILY.xattr."):]
+        for name, value in _xattrs_of(member.pax_headers).items():
             if name.startswith(_REFUSED_XATTR_PREFIXES):
                 self.warnings.add("refused overlayfs xattrs")
                 continue
             try:
-                set_one(name, value.encode("utf-8", "surrogateescape"))
+                set_one(name, value)
             except OSError as exc:
                 self.warnings.add(f"xattrs not set ({exc.strerror})")
 
