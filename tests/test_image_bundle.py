@@ -51,6 +51,16 @@ def test_bsdtar_xattrs_are_read_too(tmp_path):
     assert os.getxattr(root / "both", "user.note") == b"same"
 
 
+def test_runs_of_zeros_stay_holes(tmp_path):
+    size = 8 << 20
+    content = bytes(size - 1) + b"!"  # 8 MiB of zeros, one byte at the end
+    root = bundle(tmp_path, [[reg("sparse.img", content), reg("small-zeros", bytes(100))]]) / "rootfs"
+    st = os.stat(root / "sparse.img")
+    assert st.st_size == size and (root / "sparse.img").read_bytes() == content
+    assert st.st_blocks * 512 <= 2 << 20, f"{st.st_blocks * 512} bytes allocated for {size}"
+    assert (root / "small-zeros").read_bytes() == bytes(100)  # a trailing hole keeps the size
+
+
 def test_every_node_type_with_its_metadata(tmp_path):
     layers = [[
         dir_("d", mode=0o750, uid=12, gid=34, mtime=MTIME + 5),

@@ -112,6 +112,25 @@ def _zstd_errors():
         return _NoZstdError
 
 
+_ZEROS = bytes(CHUNK)
+
+
+def _copy_keeping_holes(source, out_fd):
+    """Copy a file's bytes; a whole chunk of zeros becomes a hole rather than a write,
+    so sparse files (VM images, databases, GNU sparse tar members) stay sparse."""
+    while True:
+        chunk = source.read(CHUNK)
+        if not chunk:
+            break
+        if chunk == _ZEROS[:len(chunk)]:
+            os.lseek(out_fd, len(chunk), os.SEEK_CUR)
+            continue
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(out_fd, view):]
+    os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))  # a trailing hole still counts
+
+
 def _xattrs_of(pax_headers):
     """name -> bytes from both pax spellings: GNU tar/Go's "SCHILY.xattr.NAME" (raw
     value) and bsdtar's "LIBARCHIVE.xattr.URL-ENCODED-NAME" (base64 value).  bsdtar
@@ -338,8 +357,7 @@ class Applier:
         fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=dir_fd)
         with open(fd, "wb", buffering=0) as out:
-            source = tar.extractfile(member)
-            shutil.copyfileobj(source, out, CHUNK)
+            _copy_keeping_holes(tar.extractfile(member), out.fileno())
             self.metadata_fd(member, out.fileno())
 
     def hardlink(self, member, dir_fd, base):
