@@ -312,6 +312,25 @@ def test_oci_archive_is_read_in_place(tmp_path):
     assert (tmp_path / "b" / "rootfs" / "f").read_bytes() == b"from the archive"
 
 
+def test_docker_25_archive_with_both_manifest_json_and_an_oci_layout(tmp_path):
+    """`docker save` since Docker 25 writes an OCI layout plus the old manifest.json,
+    whose Config and Layers name blobs/sha256/... paths."""
+    layout = Layout(tmp_path / "img")
+    descriptor = layout.image([[reg("f", b"docker 25")]], compression=None)
+    layout.index([descriptor], tags=["docker.io/library/app:v1"])
+    manifest = json.load(open(layout.blob_path(descriptor["digest"])))
+    legacy = [{"Config": "blobs/sha256/" + manifest["config"]["digest"].split(":")[1],
+               "RepoTags": ["app:v1"],
+               "Layers": ["blobs/sha256/" + m["digest"].split(":")[1] for m in manifest["layers"]]}]
+    with open(os.path.join(layout.path, "manifest.json"), "w") as f:
+        json.dump(legacy, f)
+    tar = archive(layout.path, tmp_path / "docker25.tar")
+    make_bundle(tar, str(tmp_path / "b"))
+    assert (tmp_path / "b" / "rootfs" / "f").read_bytes() == b"docker 25"
+    make_bundle(tar + ":v1", str(tmp_path / "tagged"))
+    assert (tmp_path / "tagged" / "rootfs" / "f").read_bytes() == b"docker 25"
+
+
 # ------------------------------------------------------------------ config.json
 def test_config_from_the_image(tmp_path):
     config = {"Entrypoint": ["/bin/app", "--serve"], "Cmd": ["--port", "80"], "Env": ["A=1", "PATH=/opt/bin"],
