@@ -213,11 +213,8 @@ def _load_oci(source, path, tag, digest):
         manifest = _blob_json(source, descriptor, "manifest")
     config_descriptor = manifest.get("config") or {}
     config = _blob_json(source, config_descriptor, "config")
-    _check_platform(config, path)
-    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
     layers = manifest.get("layers") or []
-    if len(diff_ids) != len(layers):
-        raise ImageError(f"{path}: the config lists {len(diff_ids)} diff_ids for {len(layers)} layers")
+    diff_ids = _checked_diff_ids(config, len(layers), path)
     built = []
     for layer, diff_id in zip(layers, diff_ids):
         digest_ = check_digest(layer.get("digest"))
@@ -288,6 +285,15 @@ def _pick_platform(source, entries, path):
     return choice
 
 
+def _checked_diff_ids(config, layer_count, path):
+    """The config's rootfs.diff_ids, once the platform is right and there is one per layer."""
+    _check_platform(config, path)
+    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+    if len(diff_ids) != layer_count:
+        raise ImageError(f"{path}: the config lists {len(diff_ids)} diff_ids for {layer_count} layers")
+    return diff_ids
+
+
 def _check_platform(config, path):
     want = host_platform()
     os_, arch = config.get("os"), config.get("architecture")
@@ -318,11 +324,8 @@ def _load_docker(source, path, tag):
         raise ImageError(f"{path}: cannot verify the config {config_name!r}: its name is not its digest")
     f, size = source.open(config_name)
     config = _parse(read_document(f, "sha256:" + match.group(1), size, "config"), config_name)
-    _check_platform(config, path)
-    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
     names = entry.get("Layers") or []
-    if len(diff_ids) != len(names):
-        raise ImageError(f"{path}: the config lists {len(diff_ids)} diff_ids for {len(names)} layers")
+    diff_ids = _checked_diff_ids(config, len(names), path)
     layers = []
     for name, diff_id in zip(names, diff_ids):
         _, size = source.open(name)
