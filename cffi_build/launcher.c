@@ -19,7 +19,8 @@
  *
  * For create, run and exec the launcher also starts the kernel's wait for the
  * first cgroup migration (warm_cgroups below, see oci_runtime/cgroups/warmup.py)
- * before Python even starts, and passes the helper's pid on (BOOT reaps it).
+ * before Python even starts, and passes the helper's pid and pipe on (BOOT
+ * reaps it).
  *
  * Every command, `state` included, is Python's: the launcher holds no policy.
  *
@@ -39,7 +40,7 @@
 #error "BUILD_PYTHON must be defined (setup.py does)"
 #endif
 
-/* argv after BOOT: <site-packages> <warm-up helper pid or 0> args... */
+/* argv after BOOT: <site-packages> <warm-up helper "PID:FD" or "0"> args... */
 static const char BOOT[] =
     "import sys;sys.path.insert(0,sys.argv.pop(1));"
     "from oci_runtime.launch import main;sys.exit(main(sys.argv.pop(1)))";
@@ -81,36 +82,60 @@ static int own_v2_procs(char *out, size_t size)
     return mount[0] && own[0] && snprintf(out, size, "%s%s/cgroup.procs", mount, own) < (int)size;
 }
 
+/* Write this process's pid into its own cgroup v2 cgroup (a no-op move). */
+static void poke_own_cgroup(const char *procs)
+{
+    char text[32];
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    int n = snprintf(text, sizeof text, "%d", (int)getpid());
+    if (write(fd, text, (size_t)n) < 0) {
+        /* an optimisation only: nothing to report */
+    }
+    close(fd);
+}
+
 /*
  * For create/run/exec: fork a helper that writes its own pid into the cgroup v2
  * cgroup it is already in (a no-op migration).  The first cgroup.procs write
  * after a quiet spell blocks for an RCU grace period (~10-15 ms); started now,
  * that wait overlaps the interpreter's start-up instead of delaying the
- * container's attach.  Returns the helper's pid (Python reaps it), or 0.
- * Any argument equal to a command name counts: a false hit only costs a fork.
+ * container's attach.  The helper then waits on a pipe: when Python has
+ * imported the command (warmup.refresh) it sends one byte and the helper
+ * writes once more, which keeps the fast path open for the attach; if Python
+ * closes the pipe instead, the helper just exits.  Writes "PID:FD" (the
+ * helper, the pipe's write end; Python reaps the one and closes the other)
+ * or "0".  Any argument equal to a command name counts: a false hit only
+ * costs a fork.
  */
-static pid_t warm_cgroups(int argc, char **argv)
+static void warm_cgroups(int argc, char **argv, char *out, size_t size)
 {
-    int wanted = 0;
+    int wanted = 0, pipe_fds[2];
+    snprintf(out, size, "0");
     for (int i = 1; i < argc; i++)
         wanted |= !strcmp(argv[i], "create") || !strcmp(argv[i], "run") || !strcmp(argv[i], "exec");
-    if (!wanted)
-        return 0;
+    if (!wanted || pipe(pipe_fds) < 0)
+        return;
     pid_t pid = fork();
-    if (pid != 0)
-        return pid > 0 ? pid : 0;
+    if (pid < 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return;
+    }
+    if (pid > 0) {
+        close(pipe_fds[0]);
+        snprintf(out, size, "%d:%d", (int)pid, pipe_fds[1]);
+        return;
+    }
+    close(pipe_fds[1]);
     for (int fd = 0; fd < 3; fd++) /* hold none of the caller's pipes open */
         close(fd);
-    char path[PATH_MAX], text[32];
-    if (own_v2_procs(path, sizeof path)) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            int n = snprintf(text, sizeof text, "%d", (int)getpid());
-            if (write(fd, text, (size_t)n) < 0) {
-                /* an optimisation only: nothing to report */
-            }
-            close(fd);
-        }
+    char procs[PATH_MAX], byte;
+    if (own_v2_procs(procs, sizeof procs)) {
+        poke_own_cgroup(procs);
+        if (read(pipe_fds[0], &byte, 1) == 1)
+            poke_own_cgroup(procs);
     }
     _exit(0);
 }
@@ -143,7 +168,7 @@ static char **exec_argv(int argc, int extra)
 int main(int argc, char **argv)
 {
     char bin[PATH_MAX], python[PATH_MAX], site[PATH_MAX], probe[PATH_MAX], helper[32];
-    snprintf(helper, sizeof helper, "%d", (int)warm_cgroups(argc, argv));
+    warm_cgroups(argc, argv, helper, sizeof helper);
     if (own_dir(bin, sizeof bin)
         && snprintf(python, sizeof python, "%s/python3", bin) < (int)sizeof python
         && snprintf(site, sizeof site, "%s/../lib/python%s/site-packages", bin, PYTHON_VERSION)

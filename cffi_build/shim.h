@@ -36,3 +36,9 @@ int oci_seccomp_flag_known(unsigned int flag);
 long oci_bpf(int cmd, void *attr, unsigned int size);
 int oci_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long mode,
                 unsigned long long resolve);
+/* RLIMIT_<name>'s number on this architecture (from <sys/resource.h>), or -1. */
+int oci_rlimit_number(const char *name);
+int oci_setrlimit(int resource, unsigned long long soft, unsigned long long hard);
+/* ioctl TIOCSCTTY / TIOCSWINSZ (their numbers differ between architectures). */
+int oci_set_controlling_tty(int fd);
+int oci_set_window_size(int fd, unsigned int rows, unsigned int cols);

@@ -9,11 +9,8 @@ imported at the top (nothing can be imported after pivot_root).
 """
 import fcntl
 import os
-import resource
 from oci_runtime import sockets as socket  # socket without its enum imports
 import stat
-import struct
-import termios
 
 from oci_runtime import capabilities, kernel_settings, rootfs, shim
 from oci_runtime.errors import ConfigError, OCIError
@@ -50,12 +47,12 @@ def setup_terminal(console, process, bind_console=True):
     check_pty_slave(slave)
     size = process.get("consoleSize")
     if size:
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size["height"], size["width"], 0, 0))
+        shim.set_window_size(slave, size["height"], size["width"])
     slave_name = os.ttyname(slave)
     socket.send_fds(console, [slave_name.encode()], [master])
     os.close(master)
     os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    shim.set_controlling_tty(slave)
     for target in (0, 1, 2):
         os.dup2(slave, target)
     if bind_console:
@@ -91,12 +88,12 @@ def bind_console_to(slave):
 
 def apply_rlimits(rlimits):
     for i, item in enumerate(rlimits):
-        kind = getattr(resource, item["type"], None)
+        kind = shim.rlimit_number(item["type"])
         if kind is None:
             raise ConfigError(f"process.rlimits[{i}].type", f"rlimit {item['type']} is not known to this host")
         try:
-            resource.setrlimit(kind, (item["soft"], item["hard"]))
-        except (OSError, ValueError) as exc:
+            shim.setrlimit(kind, item["soft"], item["hard"])
+        except (OSError, OverflowError) as exc:
             raise OCIError(f"process.rlimits[{i}]: setting {item['type']} to "
                            f"{item['soft']}/{item['hard']}: {exc}") from None
 

@@ -7,8 +7,8 @@ functions run in the children, each at the point the spec needs.
 """
 import fcntl
 import os
+import sys
 from oci_runtime import sockets as socket  # socket without its enum imports
-import struct
 
 from oci_runtime import namespaces
 from oci_runtime.errors import ConfigError, OCIError
@@ -179,6 +179,11 @@ def loopback_up():
     """A new network namespace starts with lo down; runc brings it up."""
     SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        request = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
-        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        flags = int.from_bytes(fcntl.ioctl(sock, SIOCGIFFLAGS, _ifreq_flags(b"lo", 0))[16:18], sys.byteorder)
+        fcntl.ioctl(sock, SIOCSIFFLAGS, _ifreq_flags(b"lo", flags | IFF_UP))
+
+
+def _ifreq_flags(name, flags):
+    """struct ifreq with ifr_flags: the name in 16 bytes, a short, padding to 40
+    bytes (built by hand: `struct` would be one more import on every create)."""
+    return name.ljust(16, b"\0") + flags.to_bytes(2, sys.byteorder) + bytes(22)

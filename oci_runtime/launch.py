@@ -2,25 +2,32 @@
 
 For create/run/exec the launcher has already forked a helper that starts
 the cgroup-migration grace period (cffi_build/launcher.c, warm_cgroups); its
-pid arrives as ``warmup_pid`` ("0" if none) and is reaped here, so the
-runtime leaves no child behind.
+pid and the write end of a pipe to it arrive as ``warmup`` ("PID:FD", "0" if
+none).  The helper is reaped here, so the runtime leaves no child behind.
 
-It runs ``cli.main`` and then exits without tearing the interpreter down:
+The cyclic garbage collector is off (see below).  It runs ``cli.main`` and
+then exits without tearing the interpreter down:
 finalization (freeing every module, running the GC) costs ~1.3 ms per command
 and does nothing the kernel does not do at exit, once stdout and stderr are
 flushed.  When anything registered exit work (atexit, other threads) or a
 flush fails, the normal interpreter exit runs instead, with its usual
 reporting.
 """
+import gc
 import sys
 
+# A command lives for milliseconds and makes no garbage cycles worth
+# collecting: the collector's passes during the imports alone cost ~0.4 ms.
+# The one command that runs indefinitely, `events`, turns it back on.
+gc.disable()
 
-def main(warmup_pid="0"):
-    helper = int(warmup_pid) if warmup_pid.isdigit() else 0
+
+def main(warmup="0"):
+    helper, refresh_fd = _helper_of(warmup)
     if helper:
         from oci_runtime.cgroups import warmup
 
-        warmup.started_elsewhere(helper)
+        warmup.started_elsewhere(helper, refresh_fd)
     from oci_runtime.cli import main as cli_main
 
     try:
@@ -41,3 +48,21 @@ def main(warmup_pid="0"):
     import os
 
     os._exit((status or 0) & 0xFF if isinstance(status, int) else 1)
+
+
+def _helper_of(text):
+    """"PID:FD" (or "PID", or "0") from the launcher -> (pid or 0, fd or None).
+    The fd came through exec, so it is made close-on-exec here at once: no
+    child of the runtime, and nothing in the container, may inherit it."""
+    pid_text, _, fd_text = text.partition(":")
+    if not pid_text.isdigit() or pid_text == "0":
+        return 0, None
+    fd = int(fd_text) if fd_text.isdigit() else None
+    if fd is not None:
+        import os
+
+        try:
+            os.set_inheritable(fd, False)
+        except OSError:
+            fd = None
+    return int(pid_text), fd

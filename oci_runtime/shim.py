@@ -120,6 +120,24 @@ def ioprio_set(which, who, ioprio):
     _check(lib.oci_ioprio_set(which, who, ioprio), "ioprio_set")
 
 
+def rlimit_number(name):
+    """RLIMIT_NOFILE etc. as this architecture numbers it; None if unknown."""
+    number = lib.oci_rlimit_number(_b(name))
+    return None if number < 0 else number
+
+
+def setrlimit(number, soft, hard):
+    _check(lib.oci_setrlimit(number, soft, hard), "setrlimit")
+
+
+def set_controlling_tty(fd):
+    _check(lib.oci_set_controlling_tty(fd), "ioctl TIOCSCTTY")
+
+
+def set_window_size(fd, rows, cols):
+    _check(lib.oci_set_window_size(fd, rows, cols), "ioctl TIOCSWINSZ")
+
+
 AT_FDCWD = -100
 AT_RECURSIVE = 0x8000
 AT_EMPTY_PATH = 0x1000

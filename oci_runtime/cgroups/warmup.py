@@ -6,7 +6,7 @@ writer side: ~10-15 ms here), and every later write within that period is
 fast.  `create`, `run` and `exec` must write the new process's pid, and
 nothing can overlap that write in the child.  So right at the start of those
 commands (in the C launcher, before Python starts; here, when the runtime
-was started some other way) a thread writes this process's own pid into the
+was started some other way) a helper process or a thread writes this process's own pid into the
 cgroup v2 cgroup it is already in: a no-op migration that starts the grace period while the
 command is still importing, reading config.json and making the cgroups.  The
 child's real attach then waits only for what is left (runc gets the same
@@ -21,20 +21,26 @@ import os
 
 _started = []
 _helper = []  # pid of the launcher's helper process, until it is reaped
+_helper_pipe = []  # write end of the pipe the helper waits on for refresh()
 
 
-def started_elsewhere(helper_pid):
+def started_elsewhere(helper_pid, refresh_fd=None):
     """The C launcher has already started it (before Python was running: far
     earlier than this module can), so start() does nothing more.  Its helper
-    process is our child: reap_helper() collects it."""
+    process is our child: reap_helper() collects it.  Given ``refresh_fd``, the
+    helper also does refresh()'s write, so no thread is needed for it."""
     _started.append(True)
     if helper_pid:
         _helper.append(helper_pid)
+    if refresh_fd is not None:
+        _helper_pipe.append(refresh_fd)
 
 
 def reap_helper():
-    """Reap the launcher's helper (once; it lives one grace period): at exit, and
-    before run/exec wait for a long-lived process, so no zombie waits with them."""
+    """Reap the launcher's helper (once; it lives one or two grace periods): at
+    exit, and before run/exec wait for a long-lived process, so no zombie waits
+    with them.  Closing its pipe first lets it exit if refresh() never came."""
+    _close_helper_pipe()
     while _helper:
         try:
             os.waitpid(_helper.pop(), 0)
@@ -58,11 +64,28 @@ def refresh():
     A write within one grace period of the last one costs nothing and keeps the
     fast path open a grace period longer, so the container's attach, which
     comes later still, does not find it closed again; if it has closed
-    already, the wait starts now rather than at the attach."""
+    already, the wait starts now rather than at the attach.  The launcher's
+    helper does the write when it can (one byte down its pipe; a thread costs
+    ~0.25 MiB and a clone), else a thread does."""
+    if _helper_pipe:
+        try:
+            os.write(_helper_pipe[0], b"\0")
+        except OSError:
+            pass
+        _close_helper_pipe()
+        return
     try:
         _thread.start_new_thread(_poke, ())
     except RuntimeError:
         pass
+
+
+def _close_helper_pipe():
+    while _helper_pipe:
+        try:
+            os.close(_helper_pipe.pop())
+        except OSError:
+            pass
 
 
 def _poke():
