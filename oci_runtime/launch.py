@@ -5,21 +5,14 @@ the cgroup-migration grace period (cffi_build/launcher.c, warm_cgroups); its
 pid and the write end of a pipe to it arrive as ``warmup`` ("PID:FD", "0" if
 none).  The helper is reaped here, so the runtime leaves no child behind.
 
-The cyclic garbage collector is off (see below).  It runs ``cli.main`` and
-then exits without tearing the interpreter down:
+It runs ``cli.main`` and then exits without tearing the interpreter down:
 finalization (freeing every module, running the GC) costs ~1.3 ms per command
 and does nothing the kernel does not do at exit, once stdout and stderr are
 flushed.  When anything registered exit work (atexit, other threads) or a
 flush fails, the normal interpreter exit runs instead, with its usual
 reporting.
 """
-import gc
 import sys
-
-# A command lives for milliseconds and makes no garbage cycles worth
-# collecting: the collector's passes during the imports alone cost ~0.4 ms.
-# The one command that runs indefinitely, `events`, turns it back on.
-gc.disable()
 
 
 def main(warmup="0"):

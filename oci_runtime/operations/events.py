@@ -4,7 +4,6 @@
 --interval and an {"type": "oom"} line whenever the kernel OOM-kills a task in
 the container, until the container stops.
 """
-import gc
 import json
 import sys
 import time
@@ -43,7 +42,6 @@ def main(g, opts, args):
     if opts["stats"]:
         _emit("stats", container_id, stats.collect(paths))
         return 0
-    gc.enable()  # the launcher turns it off for short commands; this one streams until killed
     ooms = stats.oom_kills(paths)
     next_stats = 0.0
     while st.status() != "stopped":
