@@ -1,6 +1,7 @@
 """Side-by-side benchmark: oci-runtime vs runc (and crun when it runs), in one run, as ratios.
 
     flock /tmp/ocirt-suite.lock .venv/bin/python benchmarks/lifecycle.py [--iterations 20] [--json FILE]
+        [--baseline OTHER-BUILD/bin/oci-runtime]
 
 Every runtime does the same work on the same busybox bundle, in an order that
 rotates every iteration (so neither always runs first on a warm cache); each
@@ -15,6 +16,10 @@ pays).  Reported, as medians with min/max and the ratio oci-runtime / runc:
 * containers per second with 1 and 2 concurrent callers, each doing `run`;
 * the resident memory (VmRSS) and thread count of the process left waiting in
   a created container.
+
+With --baseline, a second oci-runtime build (e.g. main before a change) does
+the same work in the same rotation, and its ratio to runc is printed beside the
+current one: the fair before/after on a noisy machine.
 
 Needs root, busybox-static and runc.  The busybox bundle is built into
 bundles/build/busybox if it is missing.  All cgroups live under
@@ -240,6 +245,9 @@ def summarize(samples, runtimes):
         ours, theirs = summary[metric].get("oci-runtime"), summary[metric].get("runc")
         if ours and theirs and theirs["median"]:
             ratios[metric] = ours["median"] / theirs["median"]
+        base = summary[metric].get("baseline")
+        if base and theirs and theirs["median"]:
+            ratios.setdefault("baseline", {})[metric] = base["median"] / theirs["median"]
     return summary, ratios
 
 
@@ -263,6 +271,9 @@ def report(summary, ratios, runtimes, iterations):
         cells = "".join(f"{per_runtime[n]['median'] * scale:>16.1f} {unit:<3}" if n in per_runtime else f"{'-':>20}"
                         for n in names)
         ratio = f"{ratios[metric]:>8.2f}" if metric in ratios else f"{'':>8}"
+        if "baseline" in ratios:
+            before = ratios["baseline"].get(metric)
+            ratio += f"  (baseline {before:.2f})" if before is not None else ""
         spread = " | ".join(f"{per_runtime[n]['min'] * scale:.1f}..{per_runtime[n]['max'] * scale:.1f}"
                             for n in ("oci-runtime", "runc") if n in per_runtime)
         print(f"{metric:<18}{cells}{ratio}  {spread}")
@@ -281,13 +292,15 @@ def check_targets(ratios):
     return results
 
 
-def run_benchmark(iterations, runc, crun, per_caller, rounds):
+def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None):
     samples = {}
     with tempfile.TemporaryDirectory(prefix="oci-bench-") as workdir:
         bundles = make_bundles(workdir)
         maxrss = build_maxrss(workdir)
         crun_path, crun_note = usable_crun(crun, bundles, workdir) if crun else (None, "disabled (--crun '')")
         binaries = {"oci-runtime": OCI, "runc": runc}
+        if baseline:  # another build of oci-runtime (e.g. main before a change), same work
+            binaries["baseline"] = baseline
         if crun_path:
             binaries["crun"] = crun_path
         runtimes = {name: Runtime(name, path, workdir) for name, path in binaries.items()}
@@ -326,10 +339,13 @@ def main():
     parser.add_argument("--per-caller", type=int, default=10, help="runs per caller per throughput round")
     parser.add_argument("--rounds", type=int, default=5, help="throughput rounds per concurrency level")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="another oci-runtime build to run in the same rotation (before/after a change)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the benchmark runs real containers: run it as root")
-    samples, names, meta = run_benchmark(args.iterations, args.runc, args.crun, args.per_caller, args.rounds)
+    samples, names, meta = run_benchmark(args.iterations, args.runc, args.crun, args.per_caller, args.rounds,
+                                         args.baseline)
     summary, ratios = summarize(samples, names)
     targets = check_targets(ratios)
     report(summary, ratios, names, args.iterations)
