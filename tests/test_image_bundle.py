@@ -412,6 +412,38 @@ def test_progress_is_shown_on_a_terminal_only():
     assert quiet.getvalue() == ""
 
 
+def _read_all(fd):
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the last slave end was closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_reaches_a_real_terminal_and_stays_off_a_pipe(tmp_path):
+    """The command itself, stderr on a pty (the isatty check is the kernel's) and then
+    on a pipe: the line with the layer's size is drawn only on the terminal."""
+    image = _big_layer_layout(tmp_path / "img", 8 << 20)
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen([RUNTIME, "bundle", "--image", image, "--bundle", str(tmp_path / "tty")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        seen = _read_all(master)
+        assert proc.wait(timeout=60) == 0, seen
+    finally:
+        os.close(master)
+    assert "\r\x1b[Klayer 1/1 sha256:" in seen and "8.0 MiB / 8.0 MiB" in seen, repr(seen)
+    piped = subprocess.run([RUNTIME, "bundle", "--image", image, "--bundle", str(tmp_path / "pipe")],
+                           capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+
+
 def _big_layer_layout(path, size):
     """An uncompressed layer holding one ``size``-byte file, written without holding it in memory."""
     layout = Layout(path)

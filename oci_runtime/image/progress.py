@@ -38,6 +38,7 @@ class Progress:
 
     def end(self):
         if self.enabled:
+            self._show(force=True)  # the last, throttled update would otherwise be lost
             self.stream.write("\n")
             self.stream.flush()
 
