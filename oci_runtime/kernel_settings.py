@@ -28,10 +28,10 @@ IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
 
 # ------------------------------------------------------------------ checks
 
-def check(config, new_flags):
+def check(config, new_flags, joins=()):
     linux = config.get("linux") or {}
     for key in linux.get("sysctl") or {}:
-        _check_sysctl(key, new_flags)
+        _check_sysctl(key, new_flags, joins)
     personality = linux.get("personality")
     if personality is not None:
         if personality.get("domain") not in PERSONALITY_DOMAINS:
@@ -69,10 +69,10 @@ def check(config, new_flags):
         raise ConfigError("linux.mountLabel", "SELinux is not enabled on this host")
 
 
-def _check_sysctl(key, new_flags):
-    """Only sysctls that live in a namespace the container has privately (runc's rule)."""
-    def private(kind):
-        return bool(new_flags & namespaces.FLAGS[kind])
+def _check_sysctl(key, new_flags, joins):
+    """Only sysctls that live in a namespace the container has privately: a new one,
+    or one joined by path that is not the runtime's own (runc's rule for net.*,
+    applied to ipc too)."""
     if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
         needed = "ipc"
     elif key.startswith("net."):
@@ -81,9 +81,10 @@ def _check_sysctl(key, new_flags):
         raise ConfigError(f"linux.sysctl.{key}", "use the hostname / domainname fields instead")
     else:
         raise ConfigError(f"linux.sysctl.{key}", "is not in a separate kernel namespace")
-    if not private(needed):
+    if not namespaces.private(needed, new_flags, joins):
         raise ConfigError(f"linux.sysctl.{key}",
-                          f"would change the host: it needs a new {needed} namespace")
+                          f"would change the host: it needs its own {needed} namespace "
+                          "(new, or joined by path but not the runtime's)")
 
 
 def lsm_enabled(field):

@@ -20,6 +20,8 @@ FLAGS = {
     "time": 0x00000080,
 }
 NS_GET_NSTYPE = 0xB703
+PROC_NAMES = {"mount": "mnt", "cgroup": "cgroup", "uts": "uts", "ipc": "ipc", "user": "user",
+              "pid": "pid", "network": "net", "time": "time"}
 
 # setns order: user first (it grants the rights for the others), mount last
 # (after it, host paths are no longer visible).
@@ -57,3 +59,23 @@ def check_path(kind, path, json_path):
     if actual != FLAGS[kind]:
         names = {v: k for k, v in FLAGS.items()}
         raise ConfigError(json_path, f"{path} is a {names.get(actual, 'unknown')} namespace, not {kind}")
+
+
+def private(kind, new_flags, joins):
+    """Whether the container gets a namespace of this kind that is not the runtime's:
+    a new one, or one joined by path that is not the one the runtime runs in.
+    Settings that live in a namespace (hostname, namespaced sysctls) may only be
+    applied to a private one: in the runtime's own they would change the host."""
+    if new_flags & FLAGS[kind]:
+        return True
+    path = dict(joins).get(kind)
+    return path is not None and not same_namespace(path, f"/proc/self/ns/{PROC_NAMES[kind]}")
+
+
+def same_namespace(path, other):
+    """Two namespace files name the same namespace (same nsfs inode)."""
+    try:
+        a, b = os.stat(path), os.stat(other)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

@@ -52,16 +52,15 @@ def check_host_side(config, bundle, opts):
     if not os.path.isdir(rootfs_dir):
         raise ConfigError("root.path", f"rootfs {rootfs_dir} does not exist or is not a directory")
     new_flags, joins, types = namespaces.plan(config)
-    if config.get("hostname") and not new_flags & namespaces.FLAGS["uts"]:
-        raise ConfigError("hostname", "unable to set hostname without a private UTS namespace")
-    if config.get("domainname") and not new_flags & namespaces.FLAGS["uts"]:
-        raise ConfigError("domainname", "unable to set domainname without a private UTS namespace")
+    for field in ("hostname", "domainname"):  # a new UTS namespace or a joined one, never the host's
+        if config.get(field) and not namespaces.private("uts", new_flags, joins):
+            raise ConfigError(field, f"unable to set {field} without a private UTS namespace")
     if new_flags & namespaces.FLAGS["user"]:
         linux = config.get("linux") or {}
         for key in ("uidMappings", "gidMappings"):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
-    kernel_settings.check(config, new_flags)
+    kernel_settings.check(config, new_flags, joins)
     if (config.get("linux") or {}).get("seccomp"):
         from oci_runtime import seccomp
 

@@ -30,8 +30,8 @@ def test_namespaced_sysctls_apply_inside_only(rt):
 
 
 @pytest.mark.parametrize("key, drop, phrase", [
-    ("net.ipv4.ip_forward", "network", "needs a new network namespace"),
-    ("kernel.shmmax", "ipc", "needs a new ipc namespace"),
+    ("net.ipv4.ip_forward", "network", "needs its own network namespace"),
+    ("kernel.shmmax", "ipc", "needs its own ipc namespace"),
     ("vm.swappiness", None, "is not in a separate kernel namespace"),
 ])
 def test_host_affecting_sysctls_are_refused(rt, key, drop, phrase):
@@ -40,6 +40,57 @@ def test_host_affecting_sysctls_are_refused(rt, key, drop, phrase):
             without(drop)(config)
         config["linux"]["sysctl"] = {key: "1"}
     create_fails(rt, rt.bundle(edit=edit), f"linux.sysctl.{key}", phrase)
+
+
+def _joining(namespaces_by_type):
+    def edit(config):
+        config["linux"]["namespaces"] = [
+            {"type": ns["type"], "path": namespaces_by_type[ns["type"]]} if ns["type"] in namespaces_by_type else ns
+            for ns in config["linux"]["namespaces"]]
+    return edit
+
+
+def test_hostname_and_sysctls_apply_in_joined_namespaces(rt):
+    """Joined by path (runtime-tools linux_ns_path): hostname and namespaced sysctls are set
+    in the joined namespaces, which the first container then sees too."""
+    holder = rt.create(rt.bundle(["sleep", "30"]))
+    rt.cmd("start", holder, check=True)
+    pid = rt.state(holder)["pid"]
+    joined = {"uts": f"/proc/{pid}/ns/uts", "network": f"/proc/{pid}/ns/net", "ipc": f"/proc/{pid}/ns/ipc"}
+    host_name = open("/proc/sys/kernel/hostname").read()
+
+    def edit(config):
+        _joining(joined)(config)
+        config["hostname"] = "joined-host"
+        config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "2345"}
+    script = "hostname; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"
+    assert rt.run(rt.bundle(["sh", "-c", script], edit=edit)).stdout.split() == ["joined-host", "1", "2345"]
+    seen = rt.cmd("exec", holder, "sh", "-c", script, check=True).stdout.split()
+    assert seen == ["joined-host", "1", "2345"]
+    assert open("/proc/sys/kernel/hostname").read() == host_name
+    rt.cmd("delete", "--force", holder, check=True)
+
+
+@pytest.mark.parametrize("field, kind, proc_name, phrase", [
+    ("hostname", "uts", "uts", "private UTS namespace"),
+    ("sysctl", "network", "net", "needs its own network namespace"),
+    ("sysctl", "ipc", "ipc", "needs its own ipc namespace"),
+])
+def test_the_runtimes_own_namespace_joined_by_path_is_not_private(rt, field, kind, proc_name, phrase):
+    """Joining the host's namespace by path and then setting a hostname or a sysctl in it
+    would change the host: refused before anything is made."""
+    host_name = open("/proc/sys/kernel/hostname").read()
+    host_forward = open("/proc/sys/net/ipv4/ip_forward").read()
+
+    def edit(config):
+        _joining({kind: f"/proc/{os.getpid()}/ns/{proc_name}"})(config)
+        if field == "hostname":
+            config["hostname"] = "not-the-host"
+        else:
+            config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"} if kind == "network" else {"kernel.shmmni": "99"}
+    create_fails(rt, rt.bundle(edit=edit), phrase)
+    assert open("/proc/sys/kernel/hostname").read() == host_name
+    assert open("/proc/sys/net/ipv4/ip_forward").read() == host_forward
 
 
 def test_loopback_is_up_in_a_new_network_namespace(rt):
