@@ -368,7 +368,14 @@ static void enter_cwd(const char *cwd)
 {
     char buf[4096];
     if (chdir(cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed", cwd);
-    if (!getcwd(buf, sizeof buf) || buf[0] != '/') {
+    /* ENOENT or a path not starting with '/' ("(unreachable)/..."): outside.  Any
+     * other error (say linux.seccomp denies getcwd and no_new_privs is off, so the
+     * filter is already loaded) means we cannot tell: refused too, but saying so. */
+    errno = 0;
+    char *got = getcwd(buf, sizeof buf);
+    if (!got && errno != ENOENT)
+        fail("cannot check that cwd (\"%s\") is inside the container: getcwd", cwd);
+    if (!got || buf[0] != '/') {
         errno = 0;
         fail("cwd (\"%s\") resolves outside the container", cwd);
     }

@@ -32,6 +32,24 @@ def test_errno_ret_and_args(rt):
     assert "755-ok" in out
 
 
+@pytest.mark.parametrize("nnp", [True, False])
+def test_a_denied_getcwd(rt, nnp):
+    """runtime-tools linux_seccomp denies getcwd.  With no_new_privs the filter is loaded
+    at the exec, after the init's own cwd check, and the process sees the error.  Without
+    it the filter is loaded first (it needs CAP_SYS_ADMIN), so the check cannot be made:
+    the container is refused, saying why, rather than blamed on an escaping cwd."""
+    seccomp = profile(syscalls=[{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO"}])
+    bundle = rt.bundle(["pwd", "-P"], noNewPrivileges=nnp, edit=lambda c: c["linux"].update(seccomp=seccomp))
+    result = rt.run(bundle, check=False)
+    assert result.returncode != 0
+    if nnp:
+        assert "Operation not permitted" in result.stdout + result.stderr
+    else:
+        assert 'cannot check that cwd ("/") is inside the container: getcwd: Operation not permitted' \
+            in result.stderr, result.stderr
+        assert "resolves outside" not in result.stderr
+
+
 def test_kill_action(rt):
     seccomp = profile(syscalls=[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}])
     bundle = rt.bundle(["mkdir", "/tmp/x"], edit=lambda c: c["linux"].update(seccomp=seccomp))
