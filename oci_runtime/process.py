@@ -70,7 +70,11 @@ def check_host_side(config, bundle, opts):
 
         netdevices.check(config, new_flags)
     if "mount" not in types:
-        raise ConfigError("linux.namespaces", "a mount namespace is required")
+        # The spec would have the container share the runtime's mount namespace; then
+        # every mount of the config, and the rootfs propagation change, would land on
+        # the host and outlive the container (runc does that).  Refused instead.
+        raise ConfigError("linux.namespaces", "a mount namespace is required: without one the "
+                          "container's mounts would be made in the host's mount namespace")
     has_console = bool(opts.console_socket or opts.console_connection)
     if config["process"].get("terminal") and not has_console:
         raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")

@@ -240,6 +240,18 @@ def test_mount_through_symlink_stays_inside_the_rootfs(rt, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_no_mount_namespace_is_refused_and_the_host_untouched(rt):
+    """Without a mount namespace the config's mounts would land on the host (docs/spec-coverage.md)."""
+    mounts_before = open("/proc/self/mountinfo").read()
+    bundle = rt.bundle(edit=lambda c: c["linux"].update(
+        namespaces=[ns for ns in c["linux"]["namespaces"] if ns["type"] != "mount"]))
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1
+    assert "linux.namespaces: a mount namespace is required" in result.stderr
+    assert open("/proc/self/mountinfo").read() == mounts_before
+    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+
+
 def test_namespaces_are_new_unless_joined(rt):
     names = ("pid", "uts", "ipc", "net", "mnt", "cgroup")
     script = "; ".join(f"readlink /proc/self/ns/{n}" for n in names)
