@@ -361,13 +361,27 @@ static void reset_signals(void)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }
 
+/* The first chdir to process.cwd, still as root (runc's order): a directory
+ * root may enter but the container's user may not (a 0700 volume, /root) is
+ * still the process's cwd.  Returns 1 if done; 0 if root was refused (EACCES,
+ * EPERM: maybe only the user may enter, e.g. root squashed on a network
+ * filesystem), to be tried again as the user by verify_cwd. */
+static int chdir_as_root(const char *cwd)
+{
+    if (chdir(cwd) == 0)
+        return 1;
+    if (errno != EACCES && errno != EPERM)
+        fail("chdir to cwd (\"%s\") set in config.json failed", cwd);
+    return 0;
+}
+
 /* process.cwd must name a directory inside the container.  A path through a
  * leaked descriptor (/proc/self/fd/N, CVE-2024-21626) would leave the process
  * in a directory outside its root, which getcwd reports as unreachable. */
-static void enter_cwd(const char *cwd)
+static void verify_cwd(const char *cwd, int entered)
 {
     char buf[4096];
-    if (chdir(cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed", cwd);
+    if (!entered && chdir(cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed", cwd);
     /* ENOENT or a path not starting with '/' ("(unreachable)/..."): outside.  Any
      * other error (say linux.seccomp denies getcwd and no_new_privs is off, so the
      * filter is already loaded) means we cannot tell: refused too, but saying so. */
@@ -446,10 +460,11 @@ int main(int argc, char **argv)
      * filter before "ready", while create is still there to take its fd. */
     int notify = p.seccomp_fd >= 0 && (p.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
     if (p.seccomp_fd >= 0 && !p.no_new_privs) load_seccomp(&p);
+    int entered = p.cwd ? chdir_as_root(p.cwd) : 0;
     if (p.has_caps) drop_bounding_set(&p);
     switch_user(&p);
     if (p.has_caps) set_capabilities(&p);
-    if (p.cwd) enter_cwd(p.cwd);
+    if (p.cwd) verify_cwd(p.cwd, entered);
     if (p.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
     if (notify && p.seccomp_fd >= 0) load_seccomp(&p);
     cloexec_other_fds(3 + p.keep_fds);

@@ -98,6 +98,20 @@ def apply_rlimits(rlimits):
                            f"{item['soft']}/{item['hard']}: {exc}") from None
 
 
+def make_cwd(cwd):
+    """A missing process.cwd is created (0755, as root), as runc does, so that an
+    image's working directory need not exist in its layers.  This runs after
+    pivot_root, so the path resolves inside the container; the C init then
+    enters it and checks with getcwd that it is inside (CVE-2024-21626).  A path
+    that exists as something else is left to that chdir to report."""
+    try:
+        os.makedirs(cwd, 0o755, exist_ok=True)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise OCIError(f"process.cwd: creating {cwd}: {exc.strerror}") from None
+
+
 def environment(process):
     env = list(process.get("env") or ())
     if not any(e.startswith("HOME=") for e in env):

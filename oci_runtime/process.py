@@ -491,6 +491,7 @@ def _init(fd, spawn):
     kernel_settings.apply_sysctls(proc_handle, (config.get("linux") or {}).get("sysctl") or {})
     if spawn.console is not None:
         init_plan.setup_terminal(spawn.console, process)
+    init_plan.make_cwd(process.get("cwd", "/"))  # before a read-only root, as runc
     rootfs.finish(config)
     kernel_settings.apply_process_attributes(config, shim)
     init_plan.apply_rlimits(process.get("rlimits") or ())

@@ -26,6 +26,27 @@ def test_env_cwd_and_home(rt):
     assert rt.run(bundle).stdout.splitlines() == ["/tmp", "bar baz", "/home/user"]
 
 
+def test_cwd_is_entered_as_root_before_the_user_switch(rt):
+    """runc's order: a cwd only root may enter (here a 0700 tmpfs) still becomes the
+    user's working directory; a cwd that is not a directory is still an error."""
+    secret = {"destination": "/secret", "type": "tmpfs", "source": "tmpfs", "options": ["mode=700"]}
+    bundle = rt.bundle(["sh", "-c", "pwd; id -u; ls . 2>&1 || echo cannot-list"], cwd="/secret",
+                       user={"uid": 1000, "gid": 1000}, edit=lambda c: c["mounts"].append(secret))
+    assert rt.run(bundle).stdout.splitlines()[:2] == ["/secret", "1000"]
+    a_file = rt.bundle(["true"], cwd="/bin/busybox", user={"uid": 1000, "gid": 1000})
+    result = rt.run(a_file, check=False)
+    assert result.returncode != 0 and 'chdir to cwd ("/bin/busybox")' in result.stderr
+
+
+def test_a_missing_cwd_is_created_as_runc_does(rt):
+    bundle = rt.bundle(["sh", "-c", "pwd; stat -c '%a %u' ."], cwd="/work/dir", user={"uid": 1000, "gid": 1000})
+    assert rt.run(bundle).stdout.splitlines() == ["/work/dir", "755 0"]
+    assert (bundle / "rootfs" / "work" / "dir").is_dir()
+    readonly = rt.bundle(["true"], cwd="/nowhere", edit=lambda c: c["root"].update(readonly=True))
+    result = rt.run(readonly, check=False)  # made before the root turns read-only
+    assert result.returncode == 0, result.stderr
+
+
 def test_capabilities_are_whitelists(rt):
     caps = {
         "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN"],
