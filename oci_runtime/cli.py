@@ -9,7 +9,7 @@ import sys
 
 from oci_runtime import __version__, OCI_VERSION, log
 from oci_runtime.cliparse import Command, Flag, format_flags, parse
-from oci_runtime.errors import OCIError, UsageError
+from oci_runtime.errors import OCIError, UsageError, message_of
 
 DEFAULT_ROOT = "/run/oci-runtime"
 # Commands that move a new process into cgroups (see oci_runtime/cgroups/warmup.py).
@@ -198,21 +198,12 @@ def main(argv=None):
     try:
         return run_command(argv)
     except (OCIError, OSError) as exc:
-        message = str(exc)
-        if isinstance(exc, OSError) and not isinstance(exc, OCIError):
-            message = _describe_oserror(exc)
+        message = message_of(exc)
         log.error(message)
         sys.stderr.write(f"{message}\n")
-        return 1
+        return getattr(exc, "exit_status", 1)
     except KeyboardInterrupt:
         return 130
-
-
-def _describe_oserror(exc):
-    text = exc.strerror or str(exc)
-    if exc.filename:
-        return f"{text}: {exc.filename}"
-    return text
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""Errors meant for the user: the CLI prints their text (no traceback) and exits 1."""
+"""Errors meant for the user: the CLI prints their text (no traceback) and exits 1 (or the error's exit_status)."""
 
 
 class OCIError(Exception):
-    """An error for the user: its text is printed as is."""
+    """An error for the user: its text is printed as is, and the CLI exits with
+    ``exit_status`` (1; `exec` uses runc's 255 for a process it could not start)."""
+
+    exit_status = 1
 
 
 class ConfigError(OCIError):
@@ -22,3 +25,21 @@ class NotExist(OCIError):
 
 class UsageError(OCIError):
     """Bad command line; printed with a hint to --help, exit status 1 (runc's)."""
+
+
+class ExecFailed(OCIError):
+    """`exec` could not start the process: runc's "exec failed: ..." and exit status 255,
+    which engines tell apart from the exit status of a process that ran."""
+
+    exit_status = 255
+
+    def __init__(self, cause):
+        super().__init__(f"exec failed: {cause}")
+
+
+def message_of(exc):
+    """The text the CLI prints for an OCIError or an OSError (strerror and path)."""
+    if isinstance(exc, OSError) and not isinstance(exc, OCIError):
+        text = exc.strerror or str(exc)
+        return f"{text}: {exc.filename}" if exc.filename else text
+    return str(exc)

@@ -49,8 +49,8 @@ def test_exec_overrides(rt, container):
 def test_exec_exit_status_and_missing_program(rt, container):
     assert exec_(rt, container, "sh", "-c", "exit 5", check=False).returncode == 5
     missing = exec_(rt, container, "no-such-thing", check=False)
-    assert missing.returncode == 1
-    assert 'exec: "no-such-thing": executable file not found in $PATH' in missing.stderr
+    assert missing.returncode == 255  # runc's status for a process that never started
+    assert 'exec failed: exec: "no-such-thing": executable file not found in $PATH' in missing.stderr
 
 
 def test_exec_leaks_no_fds(rt, container, tmp_path):
@@ -90,4 +90,7 @@ def test_exec_in_a_stopped_container_fails(rt):
     while rt.state(container_id)["status"] != "stopped" and time.monotonic() < deadline:
         time.sleep(0.02)
     result = rt.cmd("exec", container_id, "true")
-    assert result.returncode == 1 and "cannot exec in a stopped container" in result.stderr
+    # runc's contract: a process that could not be started is 255, "exec failed: ..."
+    assert result.returncode == 255 and "exec failed: cannot exec in a stopped container" in result.stderr
+    missing = rt.cmd("exec", "no-such-container", "true")
+    assert missing.returncode == 255 and "exec failed: container does not exist" in missing.stderr

@@ -18,7 +18,7 @@ from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import cgroups, config as config_mod, faults, init_plan, kernel_settings, namespaces, procfs, shim
 from oci_runtime.cgroups import warmup
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ExecFailed, OCIError, message_of
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
 from oci_runtime.operations.run import _wait as _wait_for_exit
 from oci_runtime.process import _child_guard, fork_with_channel, hand_seccomp_listener, hide_from_container
@@ -129,6 +129,17 @@ def _guard(fd, body):
 
 
 def main(g, opts, args):
+    """Exit status: the process's own, or runc's 255 with "exec failed: ..." when it
+    could not be started (engines tell the two apart by it)."""
+    try:
+        return _exec(g, opts, args)
+    except ExecFailed:
+        raise
+    except (OCIError, OSError) as exc:
+        raise ExecFailed(message_of(exc)) from None
+
+
+def _exec(g, opts, args):
     container_id, command = args[0], args[1:]
     st, lock = open_container(g["root"], container_id)
     with lock:

@@ -12,10 +12,11 @@ from oci_runtime.state import open_container
 
 
 def parse_signal(text):
-    """"KILL", "SIGKILL", "kill" and "9" all name SIGKILL; errors as runc's."""
+    """"KILL", "SIGKILL", "kill" and "9" all name SIGKILL; "0" only checks that the
+    process exists (kill(2)'s signal 0, which runc accepts too); errors as runc's."""
     if text.isdigit():
         number = int(text)
-        if 0 < number < signal.NSIG:
+        if 0 <= number < signal.NSIG:
             return number
         raise OCIError(f"invalid signal: {text}")
     name = text.upper()
@@ -24,7 +25,7 @@ def parse_signal(text):
     try:
         return signal.number(name)
     except KeyError:
-        raise OCIError(f"unknown signal {text!r}") from None
+        raise OCIError(f'unknown signal "{text}"') from None
 
 
 def signal_init(st, signum):
