@@ -68,10 +68,20 @@ def test_events_stats(rt):
         time.sleep(0.02)
     line = json.loads(rt.cmd("events", "--stats", container_id, check=True).stdout)
     assert line["type"] == "stats" and line["id"] == container_id
-    assert line["data"]["pids"] == {"current": 3, "limit": 20}
-    assert line["data"]["memory"]["usage"]["limit"] == 64 << 20
-    assert line["data"]["memory"]["usage"]["usage"] > 0
-    assert line["data"]["cpu"]["usage"]["total"] > 0
+    data = line["data"]
+    # runc's types.Stats: its sections and JSON names, zero "omitempty" fields left out
+    assert sorted(data) == ["blkio", "cpu", "cpuset", "hugetlb", "intel_rdt", "memory", "network_interfaces", "pids"]
+    assert data["pids"] == {"current": 3, "limit": 20}
+    assert data["memory"]["usage"]["limit"] == 64 << 20
+    assert data["memory"]["usage"]["usage"] > 0 and "failcnt" in data["memory"]["usage"]
+    assert data["memory"]["raw"] and set(data["memory"]) >= {"usage", "swap", "kernel", "kernelTCP", "raw"}
+    usage = data["cpu"]["usage"]
+    assert usage["total"] > 0 and {"kernel", "user"} <= set(usage) and "usage_in_kernelmode" not in usage
+    assert set(data["cpu"]["throttling"]) <= {"periods", "throttledPeriods", "throttledTime"}
+    assert data["cpuset"]["cpus"] == list(range(os.cpu_count())) or data["cpuset"].get("cpus") is None
+    assert data["intel_rdt"] == {} and data["network_interfaces"] is None
+    if os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        assert "failcnt" in data["hugetlb"].get("2MB", {"failcnt": 0})
 
 
 def test_events_stream_reports_oom(rt):

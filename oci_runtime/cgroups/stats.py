@@ -1,8 +1,18 @@
-"""Container statistics in runc's `events` format, read from the cgroup files."""
+"""Container statistics in runc's `events --stats` format, read from the cgroup files.
+
+The layout and the JSON names are runc's (its types.Stats: cpu, cpuset, memory,
+pids, blkio, hugetlb, intel_rdt, network_interfaces), including which fields
+are left out when zero ("omitempty" there), because scripts written against
+runc read them.  v1 and v2 files are mapped onto the same fields, as runc does.
+"""
 import os
+
+UNLIMITED = (1 << 64) - 1  # runc's value for a v2 "max" memory limit
 
 
 def _read(directory, name):
+    if not directory:
+        return None
     try:
         with open(os.path.join(directory, name)) as f:
             return f.read()
@@ -26,6 +36,11 @@ def _keyed(text):
     return result
 
 
+def _nonzero(**fields):
+    """runc's omitempty: a zero (or empty) field is left out."""
+    return {key: value for key, value in fields.items() if value}
+
+
 def _controller_dir(paths, controller):
     for key, directory in paths.items():
         if key != "unified" and controller in key.split(","):
@@ -33,51 +48,163 @@ def _controller_dir(paths, controller):
     return paths.get("unified"), 2
 
 
+def _id_list(text):
+    """"0-2,5" -> [0, 1, 2, 5] (cpuset lists)."""
+    ids = []
+    for part in (text or "").strip().split(","):
+        if "-" in part:
+            first, last = part.split("-", 1)
+            ids.extend(range(int(first), int(last) + 1))
+        elif part.isdigit():
+            ids.append(int(part))
+    return ids
+
+
 def cpu(paths):
     directory, version = _controller_dir(paths, "cpuacct")
     if version == 1 and directory:
-        percpu = [int(x) for x in (_read(directory, "cpuacct.usage_percpu") or "").split()]
-        stat = _keyed(_read(directory, "cpuacct.stat"))
         ticks = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-        usage = {"total": _int(_read(directory, "cpuacct.usage")), "percpu_usage": percpu,
-                 "usage_in_kernelmode": stat.get("system", 0) * ticks,
-                 "usage_in_usermode": stat.get("user", 0) * ticks}
+        stat = _keyed(_read(directory, "cpuacct.stat"))
+        usage = _nonzero(total=_int(_read(directory, "cpuacct.usage")),
+                         percpu=[int(x) for x in (_read(directory, "cpuacct.usage_percpu") or "").split()],
+                         percpu_kernel=[int(x) for x in (_read(directory, "cpuacct.usage_percpu_sys") or "").split()],
+                         percpu_user=[int(x) for x in (_read(directory, "cpuacct.usage_percpu_user") or "").split()])
+        usage.update(kernel=stat.get("system", 0) * ticks, user=stat.get("user", 0) * ticks)
         throttle_dir, _ = _controller_dir(paths, "cpu")
-        throttled = _keyed(_read(throttle_dir, "cpu.stat"))
+        stat = _keyed(_read(throttle_dir, "cpu.stat"))
+        throttled_time = stat.get("throttled_time", 0)
     else:
         stat = _keyed(_read(directory, "cpu.stat"))
-        usage = {"total": stat.get("usage_usec", 0) * 1000,
-                 "usage_in_kernelmode": stat.get("system_usec", 0) * 1000,
-                 "usage_in_usermode": stat.get("user_usec", 0) * 1000}
-        throttled = dict(stat, throttled_time=stat.get("throttled_usec", 0) * 1000)
-    return {"usage": usage, "throttling": {"periods": throttled.get("nr_periods", 0),
-                                           "throttled_periods": throttled.get("nr_throttled", 0),
-                                           "throttled_time": throttled.get("throttled_time", 0)}}
+        usage = _nonzero(total=stat.get("usage_usec", 0) * 1000)
+        usage.update(kernel=stat.get("system_usec", 0) * 1000, user=stat.get("user_usec", 0) * 1000)
+        throttled_time = stat.get("throttled_usec", 0) * 1000
+    return {"usage": usage,
+            "throttling": _nonzero(periods=stat.get("nr_periods", 0), throttledPeriods=stat.get("nr_throttled", 0),
+                                   throttledTime=throttled_time)}
+
+
+CPUSET_FLAGS = ("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
+                "memory_spread_slab", "memory_pressure", "sched_load_balance", "sched_relax_domain_level")
+
+
+def cpuset(paths):
+    directory, version = _controller_dir(paths, "cpuset")
+    suffix = "" if version == 1 else ".effective"
+    result = _nonzero(cpus=_id_list(_read(directory, "cpuset.cpus" + suffix)),
+                      mems=_id_list(_read(directory, "cpuset.mems" + suffix)))
+    for flag in CPUSET_FLAGS:  # v1 only; runc reports 0 where there is no such file
+        result[flag] = _int(_read(directory, f"cpuset.{flag}")) if version == 1 else 0
+    return result
+
+
+def _memory_entry(directory, prefix):
+    """runc's MemoryEntry: limit and failcnt always, usage and max when not zero."""
+    entry = {"limit": _int(_read(directory, f"{prefix}.limit_in_bytes"))}
+    entry.update(_nonzero(usage=_int(_read(directory, f"{prefix}.usage_in_bytes")),
+                          max=_int(_read(directory, f"{prefix}.max_usage_in_bytes"))))
+    entry["failcnt"] = _int(_read(directory, f"{prefix}.failcnt"))
+    return entry
+
+
+def _v2_limit(text, unlimited=UNLIMITED):
+    text = (text or "").strip()
+    return unlimited if text in ("max", "") else _int(text)
 
 
 def memory(paths):
     directory, version = _controller_dir(paths, "memory")
+    raw = _keyed(_read(directory, "memory.stat"))
     if version == 1:
-        def entry(prefix):
-            return {"usage": _int(_read(directory, f"{prefix}.usage_in_bytes")),
-                    "max": _int(_read(directory, f"{prefix}.max_usage_in_bytes")),
-                    "limit": _int(_read(directory, f"{prefix}.limit_in_bytes")),
-                    "failcnt": _int(_read(directory, f"{prefix}.failcnt"))}
-        return {"usage": entry("memory"), "swap": entry("memory.memsw"),
-                "raw": _keyed(_read(directory, "memory.stat"))}
-    limit = (_read(directory, "memory.max") or "").strip()
-    return {"usage": {"usage": _int(_read(directory, "memory.current")),
-                      "max": _int(_read(directory, "memory.peak")),
-                      "limit": 0 if limit in ("max", "") else int(limit), "failcnt": 0},
-            "swap": {"usage": _int(_read(directory, "memory.swap.current"))},
-            "raw": _keyed(_read(directory, "memory.stat"))}
+        result = _nonzero(cache=raw.get("cache", 0))
+        result.update(usage=_memory_entry(directory, "memory"), swap=_memory_entry(directory, "memory.memsw"),
+                      kernel=_memory_entry(directory, "memory.kmem"),
+                      kernelTCP=_memory_entry(directory, "memory.kmem.tcp"))
+    else:
+        current, limit = _int(_read(directory, "memory.current")), _v2_limit(_read(directory, "memory.max"))
+        usage = {"limit": limit}
+        usage.update(_nonzero(usage=current, max=_int(_read(directory, "memory.peak"))))
+        usage["failcnt"] = _keyed(_read(directory, "memory.events")).get("max", 0)
+        # v1's memsw counts memory + swap; runc reports v2's the same way.
+        swap_limit = _v2_limit(_read(directory, "memory.swap.max"))
+        swap = {"limit": UNLIMITED if UNLIMITED in (limit, swap_limit) else limit + swap_limit}
+        swap.update(_nonzero(usage=current + _int(_read(directory, "memory.swap.current"))))
+        swap["failcnt"] = 0
+        result = _nonzero(cache=raw.get("file", 0))
+        result.update(usage=usage, swap=swap, kernel={"limit": 0, "failcnt": 0},
+                      kernelTCP={"limit": 0, "failcnt": 0})
+    if raw:
+        result["raw"] = raw
+    return result
 
 
 def pids(paths):
     directory, _ = _controller_dir(paths, "pids")
-    limit = (_read(directory, "pids.max") or "").strip()
-    return {"current": _int(_read(directory, "pids.current")),
-            "limit": 0 if limit in ("max", "") else int(limit)}
+    return _nonzero(current=_int(_read(directory, "pids.current")),
+                    limit=_v2_limit(_read(directory, "pids.max"), unlimited=0))
+
+
+def _blkio_entries(text):
+    """v1 blkio lines "MAJ:MIN Op Value" (the "Total" line left out)."""
+    entries = []
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and ":" in parts[0]:
+            major, minor = parts[0].split(":", 1)
+            entries.append(_nonzero(major=int(major), minor=int(minor), op=parts[1], value=int(parts[2])))
+    return entries
+
+
+def blkio(paths):
+    directory, version = _controller_dir(paths, "blkio")
+    if version == 1:
+        result = {}
+        for field, name in (("ioServiceBytesRecursive", "io_service_bytes_recursive"),
+                            ("ioServicedRecursive", "io_serviced_recursive")):
+            entries = _blkio_entries(_read(directory, f"blkio.{name}")) \
+                or _blkio_entries(_read(directory, f"blkio.throttle.{name}"))
+            if entries:
+                result[field] = entries
+        return result
+    served_bytes, served = [], []
+    for line in (_read(directory, "io.stat") or "").splitlines():
+        device, _, fields = line.partition(" ")
+        if ":" not in device:
+            continue
+        major, minor = (int(x) for x in device.split(":", 1))
+        counts = dict(item.split("=", 1) for item in fields.split() if "=" in item)
+        for op, key, target in (("Read", "rbytes", served_bytes), ("Write", "wbytes", served_bytes),
+                                ("Read", "rios", served), ("Write", "wios", served)):
+            target.append(_nonzero(major=major, minor=minor, op=op, value=_int(counts.get(key))))
+    return _nonzero(ioServiceBytesRecursive=served_bytes, ioServicedRecursive=served)
+
+
+def _page_sizes():
+    """hugetlb page sizes as the cgroup files name them: "2MB", "1GB"."""
+    sizes = []
+    for name in sorted(os.listdir("/sys/kernel/mm/hugepages")) if os.path.isdir("/sys/kernel/mm/hugepages") else ():
+        kib = _int(name[len("hugepages-"):-len("kB")], 0)
+        if kib:
+            for unit, scale in (("GB", 1 << 20), ("MB", 1 << 10), ("KB", 1)):
+                if kib % scale == 0:
+                    sizes.append(f"{kib // scale}{unit}")
+                    break
+    return sizes
+
+
+def hugetlb(paths):
+    directory, version = _controller_dir(paths, "hugetlb")
+    result = {}
+    for size in _page_sizes():
+        if version == 1:
+            entry = _nonzero(usage=_int(_read(directory, f"hugetlb.{size}.usage_in_bytes")),
+                             max=_int(_read(directory, f"hugetlb.{size}.max_usage_in_bytes")))
+            entry["failcnt"] = _int(_read(directory, f"hugetlb.{size}.failcnt"))
+        else:
+            entry = _nonzero(usage=_int(_read(directory, f"hugetlb.{size}.current")))
+            entry["failcnt"] = _keyed(_read(directory, f"hugetlb.{size}.events")).get("max", 0)
+        if _read(directory, f"hugetlb.{size}.{'usage_in_bytes' if version == 1 else 'current'}") is not None:
+            result[size] = entry
+    return result
 
 
 def oom_kills(paths):
@@ -88,4 +215,5 @@ def oom_kills(paths):
 
 
 def collect(paths):
-    return {"cpu": cpu(paths), "memory": memory(paths), "pids": pids(paths)}
+    return {"cpu": cpu(paths), "cpuset": cpuset(paths), "memory": memory(paths), "pids": pids(paths),
+            "blkio": blkio(paths), "hugetlb": hugetlb(paths), "intel_rdt": {}, "network_interfaces": None}

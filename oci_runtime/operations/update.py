@@ -71,7 +71,7 @@ def _check_before_update(paths, merged):
         return
     from oci_runtime.cgroups import stats
 
-    usage = stats.memory(paths)["usage"]["usage"]
+    usage = stats.memory(paths)["usage"].get("usage", 0)
     if limit < usage:
         raise OCIError(f"linux.resources.memory.limit: {limit} is below the current usage {usage} "
                        "(checkBeforeUpdate)")
