@@ -138,7 +138,11 @@ def test_parse_signal(text, number):
     assert parse_signal(text) == number
 
 
-@pytest.mark.parametrize("text", ["NOPE", "0", "999", "-1"])
+def test_parse_signal_zero_is_the_existence_check():
+    assert parse_signal("0") == 0  # runc accepts it: kill(2) with signal 0 only checks the process
+
+
+@pytest.mark.parametrize("text", ["NOPE", "999", "-1"])
 def test_parse_signal_rejects(text):
     with pytest.raises(OCIError):
         parse_signal(text)
