@@ -105,3 +105,55 @@ def test_misuse_gets_runcs_exit_status(rt, tmp_path):
     assert different == {}, f"(runc, oci-runtime) exit status: {different}"
     for name, phrase in PHRASES.items():
         assert phrase in ours[name][1], (name, ours[name][1])
+
+
+# What a process sees inside, the same for both runtimes.  Left out on purpose: the
+# /sys/fs/cgroup mounts (oci-runtime mounts the tmpfs read-only as the config asks,
+# runc read-write, and on hybrid hosts oci-runtime also mounts the unified
+# hierarchy) and stdio (runc's foreground `run` gives the process pipes of its own).
+INSIDE = {
+    "environment": "env | sort",
+    "umask": "umask",
+    "/dev": "ls -la /dev | sed 1d | awk '{print $1, $3, $4, $5, $6, $NF}' | sort",
+    "capabilities and no_new_privs": "grep -E 'Cap|NoNewPrivs|Seccomp|Sig(Ign|Blk)' /proc/self/status",
+    "mounts": "cut -d' ' -f5,6,7- /proc/self/mountinfo | sed 's/ [0-9]*:[0-9]* / /' | grep -v '^/sys/fs/cgroup' | sort",
+    "rlimits": "cat /proc/self/limits",
+    "oom_score_adj": "cat /proc/self/oom_score_adj",
+    "ids": "id",
+    "writes to read-only places": "touch /sys/x /proc/sys/x / 2>&1; echo 1 > /proc/sysrq-trigger 2>&1; true",
+}
+
+
+def _inside(binary, root, bundle_of, container_prefix):
+    seen = {}
+    for i, (name, script) in enumerate(INSIDE.items()):
+        bundle = bundle_of(["sh", "-c", script])
+        with tempfile.TemporaryFile() as out:
+            status = subprocess.run([binary, "--root", root, "run", "-b", str(bundle), f"{container_prefix}{i}"],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    timeout=30).returncode
+            out.seek(0)
+            seen[name] = (status, out.read().decode(errors="replace"))
+    return seen
+
+
+def test_the_inside_of_a_container_is_runcs(rt, tmp_path):
+    runc_parent = f"{rt.cgroup_parent}-runc"
+
+    def ours(args):
+        return rt.bundle(args, edit=lambda c: c["root"].update(readonly=True))
+
+    def runcs(args):
+        return rt.bundle(args, edit=lambda c: (c["root"].update(readonly=True),
+                                               c["linux"].update(cgroupsPath=f"/{runc_parent}/{len(c)}")))
+    try:
+        theirs = _inside(RUNC, str(tmp_path / "runc-root"), runcs, "r")
+    finally:
+        for top in cgroup_dirs_named(runc_parent):
+            for leaf in os.listdir(top):
+                if os.path.isdir(os.path.join(top, leaf)):
+                    os.rmdir(os.path.join(top, leaf))
+            os.rmdir(top)
+    mine = _inside(RUNTIME, rt.root, ours, "o")
+    for name in INSIDE:
+        assert mine[name] == theirs[name], f"{name}:\nrunc: {theirs[name]}\noci-runtime: {mine[name]}"
