@@ -12,6 +12,7 @@ flushed.  When anything registered exit work (atexit, other threads) or a
 flush fails, the normal interpreter exit runs instead, with its usual
 reporting.
 """
+import os
 import sys
 
 
@@ -38,8 +39,6 @@ def main(warmup="0"):
         sys.stderr.flush()
     except BaseException:  # noqa: BLE001 - the interpreter's own exit reports it
         return status
-    import os
-
     os._exit((status or 0) & 0xFF if isinstance(status, int) else 1)
 
 
@@ -52,8 +51,6 @@ def _helper_of(text):
         return 0, None
     fd = int(fd_text) if fd_text.isdigit() else None
     if fd is not None:
-        import os
-
         try:
             os.set_inheritable(fd, False)
         except OSError:
