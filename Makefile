@@ -7,7 +7,7 @@ RUNTIME     := $(VENV)/bin/oci-runtime
 BUNDLE      := bundles/build/busybox
 DEMO_ROOT   ?= /run/oci-runtime
 APT_PACKAGES := busybox-static gcc libc6-dev libseccomp-dev python3-dev python3-venv python3-pip iproute2 procps \
-                podman conmon containerd catatonit netavark uidmap fuse-overlayfs bsdutils qemu-system-x86
+                podman conmon containerd runc catatonit netavark uidmap fuse-overlayfs bsdutils qemu-system-x86
 
 SHARED      ?= $(CURDIR)/../shared
 V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
