@@ -180,30 +180,34 @@ def blkio(paths):
 
 def _page_sizes():
     """hugetlb page sizes as the cgroup files name them: "2MB", "1GB"."""
+    try:
+        names = sorted(os.listdir("/sys/kernel/mm/hugepages"))
+    except OSError:
+        return []
     sizes = []
-    for name in sorted(os.listdir("/sys/kernel/mm/hugepages")) if os.path.isdir("/sys/kernel/mm/hugepages") else ():
+    for name in names:  # "hugepages-2048kB"
         kib = _int(name[len("hugepages-"):-len("kB")], 0)
+        unit, scale = next(((u, k) for u, k in (("GB", 1 << 20), ("MB", 1 << 10)) if kib % k == 0), ("KB", 1))
         if kib:
-            for unit, scale in (("GB", 1 << 20), ("MB", 1 << 10), ("KB", 1)):
-                if kib % scale == 0:
-                    sizes.append(f"{kib // scale}{unit}")
-                    break
+            sizes.append(f"{kib // scale}{unit}")
     return sizes
 
 
 def hugetlb(paths):
+    """{page size: usage, max, failcnt} for each size whose files the cgroup has."""
     directory, version = _controller_dir(paths, "hugetlb")
     result = {}
     for size in _page_sizes():
+        usage = _read(directory, f"hugetlb.{size}.usage_in_bytes" if version == 1 else f"hugetlb.{size}.current")
+        if usage is None:
+            continue
         if version == 1:
-            entry = _nonzero(usage=_int(_read(directory, f"hugetlb.{size}.usage_in_bytes")),
-                             max=_int(_read(directory, f"hugetlb.{size}.max_usage_in_bytes")))
+            entry = _nonzero(usage=_int(usage), max=_int(_read(directory, f"hugetlb.{size}.max_usage_in_bytes")))
             entry["failcnt"] = _int(_read(directory, f"hugetlb.{size}.failcnt"))
         else:
-            entry = _nonzero(usage=_int(_read(directory, f"hugetlb.{size}.current")))
+            entry = _nonzero(usage=_int(usage))
             entry["failcnt"] = _keyed(_read(directory, f"hugetlb.{size}.events")).get("max", 0)
-        if _read(directory, f"hugetlb.{size}.{'usage_in_bytes' if version == 1 else 'current'}") is not None:
-            result[size] = entry
+        result[size] = entry
     return result
 
 
