@@ -15,6 +15,15 @@ Process tree and messages (see sync.py for the wire format):
   create reads messages until "ready" (success) or "error"/EOF (failure,
   after which everything it made is removed again).
 
+The intermediate is skipped in the common case (a new pid namespace, no user
+or time namespace, no pid namespace to join): create forks the init straight
+into a new pid namespace (_fork_into_new_pid_namespace), and the init itself
+joins its cgroups and unshares the other namespaces, then sends {"pid"}
+without a pid (create knows it from the fork).  That saves a fork of the
+interpreter and its exit on every create.  A user namespace must own the pid
+namespace, and time offsets must be written before a process enters the time
+namespace, so those still go through the intermediate.
+
 The parent is a child subreaper while it works, so if anything fails the
 init is re-parented to it and can be killed and reaped.
 """
@@ -208,7 +217,7 @@ def _write_pid_file(path, pid):
     os.rename(tmp, path)
 
 
-def fork_with_channel(child_body, serve):
+def fork_with_channel(child_body, serve, fork=os.fork):
     """Fork ``child_body(fd)`` (it never returns) with a socketpair to it, and run
     ``serve(Reader, child_pid)`` here until the children are done.  This process is a
     child subreaper meanwhile, so grandchildren re-parent to it when the child exits.
@@ -216,7 +225,7 @@ def fork_with_channel(child_body, serve):
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        pid = os.fork()
+        pid = fork()
         if pid == 0:
             parent_end.close()
             child_body(child_end.detach())
@@ -228,12 +237,51 @@ def fork_with_channel(child_body, serve):
 
 
 def _spawn(spawn, made):
-    fork_with_channel(lambda fd: _intermediate(fd, spawn),
-                      lambda reader, pid: _await_ready(reader, pid, spawn, made))
+    if _init_can_be_forked_directly(spawn):
+        fork_with_channel(lambda fd: _direct_init(fd, spawn),
+                          lambda reader, pid: _await_ready(reader, pid, spawn, made, child_is_init=True),
+                          fork=_fork_into_new_pid_namespace)
+    else:
+        fork_with_channel(lambda fd: _intermediate(fd, spawn),
+                          lambda reader, pid: _await_ready(reader, pid, spawn, made))
 
 
-def _await_ready(reader, intermediate_pid, spawn, made):
-    """Serve the children's requests until the C init says "ready" (or fails)."""
+def _init_can_be_forked_directly(spawn):
+    """True when no intermediate is needed (see the module docstring)."""
+    flags = namespaces.FLAGS
+    return (bool(spawn.new_flags & flags["pid"])
+            and not spawn.new_flags & (flags["user"] | flags["time"])
+            and not any(kind in ("user", "pid", "time") for kind, _ in spawn.joins))
+
+
+def _fork_into_new_pid_namespace():
+    """os.fork() whose child is pid 1 of a new pid namespace.
+
+    unshare(CLONE_NEWPID) moves only this process's *future children* into a new
+    namespace, never this process itself; the namespace for children is set back
+    to our own right after the fork, so hooks and anything else create forks
+    later stay on the host.
+    """
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            shim.unshare(namespaces.FLAGS["pid"])
+        except OSError as exc:
+            raise OCIError(f"creating namespaces: {exc.strerror}") from None
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                shim.setns(own, namespaces.FLAGS["pid"])
+        return pid
+    finally:
+        os.close(own)
+
+
+def _await_ready(reader, intermediate_pid, spawn, made, child_is_init=False):
+    """Serve the children's requests until the C init says "ready" (or fails).
+    With ``child_is_init`` the forked child is the init itself (no intermediate)."""
     st = spawn.st
     hooks_requested = ready = False
     listener = None
@@ -250,9 +298,12 @@ def _await_ready(reader, intermediate_pid, spawn, made):
                 hooks_requested = True
             elif kind == "pid":
                 faults.point("create:after-fork")
+                if child_is_init:
+                    message["pid"] = intermediate_pid
+                else:
+                    os.waitpid(intermediate_pid, 0)
                 made["pid"] = message["pid"]
                 st.data["pid"] = message["pid"]
-                os.waitpid(intermediate_pid, 0)
                 intermediate_pid = 0
                 info = state_mod.process_start_time(message["pid"])
                 st.private["init_start_time"] = info[1] if info else None
@@ -455,6 +506,27 @@ def _intermediate(fd, spawn):
         if pid == 0:
             _child_guard(fd, lambda: _init(fd, spawn))
         send(fd, "pid", pid=pid)
+
+    _child_guard(fd, body)
+
+
+def _direct_init(fd, spawn):
+    """The init forked straight into its new pid namespace: it does what the
+    intermediate would have done for it (cgroups, joins, the other namespaces),
+    then says so with a "pid" message that carries no pid, and goes on as the init.
+    Its cgroups are joined before anything else runs: getpid() is 1 here, and a
+    pid written to cgroup.procs is read in the writer's pid namespace."""
+    def body():
+        hide_from_container()
+        os.close(spawn.lock_fd)  # see _intermediate
+        cgroups.attach(spawn.cgroup_paths, os.getpid())
+        _join_namespaces(spawn.joins)
+        try:
+            shim.unshare(spawn.new_flags & ~namespaces.FLAGS["pid"])
+        except OSError as exc:
+            raise OCIError(f"creating namespaces: {exc.strerror}") from None
+        send(fd, "pid")
+        _init(fd, spawn)
 
     _child_guard(fd, body)
 

@@ -14,6 +14,7 @@ echo "$kind" >> "$out/order"
 {
   echo "args: $*"
   echo "mntns: $(readlink /proc/self/ns/mnt)"
+  echo "pidns: $(readlink /proc/self/ns/pid)"
   echo "env: $(env | sort | tr '\\n' ' ')"
   echo "state: $(cat)"
 } > "$out/$kind"
@@ -59,11 +60,15 @@ def test_every_hook_runs_at_its_point_and_in_its_namespace(rt, recorder):
     pid = rt.state(container_id)["pid"]
     container_mntns = os.readlink(f"/proc/{pid}/ns/mnt")
     host_mntns = os.readlink("/proc/self/ns/mnt")
+    host_pidns = os.readlink("/proc/self/ns/pid")
+    assert os.readlink(f"/proc/{pid}/ns/pid") != host_pidns
 
     assert (out / "order").read_text().split() == ["prestart", "createRuntime", "createContainer"]
     for kind in ("prestart", "createRuntime"):
         record = read_record(out / kind)
         assert record["mntns"] == host_mntns, kind
+        # create forked the init into a new pid namespace; its own children stay on the host
+        assert record["pidns"] == host_pidns, kind
         assert record["state"]["id"] == container_id and record["state"]["pid"] == pid
         assert record["state"]["status"] == "creating"
         assert record["state"]["bundle"] == str(bundle)

@@ -15,9 +15,10 @@ def _gone(pid):
 
 
 def test_init_oom_killed_during_setup_says_so(rt):
-    """1 MiB: the Python init is OOM-killed while it sets the container up."""
+    """256 KiB: the Python init is OOM-killed while it sets the container up (it
+    needs about 1 MiB of memory charged to the container's cgroup for that)."""
     def tiny_memory(config):
-        config["linux"]["resources"]["memory"] = {"limit": 1024 * 1024, "swap": 1024 * 1024}
+        config["linux"]["resources"]["memory"] = {"limit": 256 * 1024, "swap": 256 * 1024}
 
     cid = rt.new_id()
     created = rt.cmd("create", "--bundle", str(light_bundle(rt, "b", edit=tiny_memory)), cid)
