@@ -190,6 +190,16 @@ def test_podman_process_options(podman):
     assert out[5] == "50"
 
 
+def test_podman_run_in_6_mib(podman):
+    """The case issue 7 names (6 MiB is the smallest limit podman accepts): the
+    init's set-up and the waiting process are charged to the container's limit and
+    must fit in it.  The limit is read back from inside."""
+    result = podman("run", "--rm", "--memory", "6m", "--memory-swap", "6m", IMAGE, "sh", "-c",
+                    "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(6 * 1024 * 1024)]
+
+
 def test_podman_init_and_rootfs(podman, busybox_template):
     with_init = podman("run", "--rm", "--init", IMAGE, "ps", "-o", "pid,args")
     assert with_init.returncode == 0, with_init.stderr
