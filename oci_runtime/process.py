@@ -279,9 +279,10 @@ def _fork_into_new_pid_namespace():
         os.close(own)
 
 
-def _await_ready(reader, intermediate_pid, spawn, made, child_is_init=False):
+def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
     """Serve the children's requests until the C init says "ready" (or fails).
-    With ``child_is_init`` the forked child is the init itself (no intermediate)."""
+    ``child_pid`` is the process create forked: the intermediate, or with
+    ``child_is_init`` the init itself.  It is 0 once "pid" has made the init known."""
     st = spawn.st
     hooks_requested = ready = False
     listener = None
@@ -289,31 +290,31 @@ def _await_ready(reader, intermediate_pid, spawn, made, child_is_init=False):
         while True:
             message = reader.next()
             if message is None:
-                raise OCIError(_died_message(made["pid"] or intermediate_pid, spawn.cgroup_paths))
+                raise OCIError(_died_message(made["pid"] or child_pid, spawn.cgroup_paths))
             kind = message.get("type")
             if kind == "userns":
-                write_id_mappings(intermediate_pid, spawn.config.get("linux") or {})
+                write_id_mappings(child_pid, spawn.config.get("linux") or {})
                 send(reader.fd, "continue")
             elif kind == "hooks":
                 hooks_requested = True
             elif kind == "pid":
                 faults.point("create:after-fork")
                 if child_is_init:
-                    message["pid"] = intermediate_pid
+                    init_pid = child_pid
                 else:
-                    os.waitpid(intermediate_pid, 0)
-                made["pid"] = message["pid"]
-                st.data["pid"] = message["pid"]
-                intermediate_pid = 0
-                info = state_mod.process_start_time(message["pid"])
+                    init_pid = message["pid"]
+                    os.waitpid(child_pid, 0)  # the intermediate exits once it has said "pid"
+                made["pid"] = st.data["pid"] = init_pid
+                child_pid = 0
+                info = state_mod.process_start_time(init_pid)
                 st.private["init_start_time"] = info[1] if info else None
-                _set_oom_score_adj(message["pid"], spawn.config["process"])
+                _set_oom_score_adj(init_pid, spawn.config["process"])
                 _apply_resources(spawn.cgroup_paths, spawn.config, deferred=True)
                 net_devices = (spawn.config.get("linux") or {}).get("netDevices")
                 if net_devices:
                     from oci_runtime import netdevices
 
-                    netdevices.move_all(net_devices, message["pid"])
+                    netdevices.move_all(net_devices, init_pid)
             elif kind == "ready":
                 faults.point("create:before-ready")
                 ready = True
@@ -335,8 +336,8 @@ def _await_ready(reader, intermediate_pid, spawn, made, child_is_init=False):
     finally:
         if listener is not None:
             os.close(listener)
-        if intermediate_pid:
-            _reap(intermediate_pid)
+        if child_pid:
+            _reap(child_pid)
 
 
 def _listener_fd(reader):
