@@ -66,7 +66,7 @@ struct hook {
 };
 
 struct plan {
-    int sync_fd, fifo_fd, keep_fds, last_cap;
+    int sync_fd, fifo_fd, keep_fds;
     uid_t uid;
     gid_t gid;
     int has_caps, no_new_privs, set_groups;
@@ -182,7 +182,6 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         if (!strcmp(k, "SYNC")) p->sync_fd = (int)number(k, v);
         else if (!strcmp(k, "FIFO")) p->fifo_fd = (int)number(k, v);
         else if (!strcmp(k, "KEEP_FDS")) p->keep_fds = (int)number(k, v);
-        else if (!strcmp(k, "LAST_CAP")) p->last_cap = (int)number(k, v);
         else if (!strcmp(k, "UID")) p->uid = (uid_t)number(k, v);
         else if (!strcmp(k, "GID")) p->gid = (gid_t)number(k, v);
         else if (!strcmp(k, "SETGROUPS")) p->set_groups = 1;
@@ -216,9 +215,13 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
     if (!p->exe || !p->argc) { errno = 0; fail("init plan: no executable"); }
 }
 
+/* Every capability the mask leaves out is dropped, 0..63: the masks were made on
+ * the host side against the host's cap_last_cap, and nothing read inside the
+ * container (its /proc may be the image's) decides how far this loop goes.
+ * Numbers above the kernel's last capability fail with EINVAL: nothing to drop. */
 static void drop_bounding_set(const struct plan *p)
 {
-    for (int cap = 0; cap <= p->last_cap; cap++) {
+    for (int cap = 0; cap < 64; cap++) {
         if (p->cap_bnd & (1ULL << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
             fail("dropping capability %d from the bounding set", cap);
@@ -247,7 +250,7 @@ static void set_capabilities(const struct plan *p)
     data[1].inheritable = (uint32_t)(p->cap_inh >> 32);
     if (syscall(SYS_capset, &hdr, data) < 0)
         fail("capset of process.capabilities (effective/permitted/inheritable)");
-    for (int cap = 0; cap <= p->last_cap; cap++) {
+    for (int cap = 0; cap < 64; cap++) {
         if (!(p->cap_amb & (1ULL << cap))) continue;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
             fail("raising ambient capability %d", cap);

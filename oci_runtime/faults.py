@@ -8,7 +8,9 @@ before state.json does, ...).  Timing tricks are flaky, so the code paths call
     OCI_RUNTIME_FAULT="create:after-cgroup=kill,exec:in-container=sleep:0.5"
 
 Actions: ``kill`` (SIGKILL to this process: a crash, nothing runs after it),
-``sleep:SECONDS`` (widen a race window), ``exit:CODE`` (_exit without cleanup).
+``sleep:SECONDS`` (widen a race window), ``exit:CODE`` (_exit without cleanup),
+``import:MODULE`` (a first import at that point, as a lazy import in an error
+path would do: the security tests prove it cannot run the image's code).
 Without the variable a point costs one dict lookup; the variable can only be
 set by whoever runs the runtime, who is root already.
 """
@@ -38,13 +40,13 @@ def point(name):
         return
     kind, _, arg = action.partition(":")
     if kind == "sleep":
-        import time
+        import time  # built into the interpreter: no file is read
 
         time.sleep(float(arg or 1))
     elif kind == "exit":
         os._exit(int(arg or 1))
     elif kind == "kill":
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), 9)  # SIGKILL, without importing signal
         os._exit(137)  # pid 1 of a pid namespace ignores its own SIGKILL
+    elif kind == "import":
+        __import__(arg)

@@ -5,7 +5,10 @@ Where each kind runs and what a failure does:
                            container's namespaces and mounts exist, before
                            pivot_root                      -> error, container torn down
   createContainer          create, in the container's namespaces (path from
-                           the runtime's view), before pivot_root -> error, torn down
+                           the runtime's view), before pivot_root, with the
+                           rootfs as its working directory (as runc: a
+                           relative path it writes lands in the container,
+                           never in the host's "/")  -> error, torn down
   startContainer           start, in the container, just before the user
                            process is exec'd (run by the C init, init.c)
                                                             -> error, container stops
@@ -17,6 +20,8 @@ Each hook gets the container's state JSON on stdin, exactly its own ``args``
 ``timeout`` seconds.  This module is imported only when a config has hooks.
 """
 import json
+import os
+import signal
 import subprocess
 
 from oci_runtime import log
@@ -33,14 +38,14 @@ def wanted(config, names):
     return any(hooks.get(name) for name in names)
 
 
-def run_one(kind, index, hook, state_doc):
+def run_one(kind, index, hook, state_doc, cwd="/"):
     path = hook["path"]
     args = hook.get("args") or [path]
     env = dict(item.split("=", 1) for item in hook.get("env") or ())
     timeout = hook.get("timeout")
     where = f"{kind} hook #{index} ({path})"
     try:
-        result = _run_in_own_group(args, path, env, json.dumps(state_doc).encode(), timeout)
+        result = _run_in_own_group(args, path, env, json.dumps(state_doc).encode(), timeout, cwd)
     except subprocess.TimeoutExpired:
         raise OCIError(f"{where}: timed out after {timeout}s (killed)") from None
     except OSError as exc:
@@ -52,11 +57,11 @@ def run_one(kind, index, hook, state_doc):
                        f"stderr: {result.stderr.decode(errors='replace').strip()}")
 
 
-def _run_in_own_group(args, path, env, stdin, timeout):
+def _run_in_own_group(args, path, env, stdin, timeout, cwd):
     """Run the hook as leader of a new process group, so a timeout kills what it
     forked too (a hung `sh -c 'sleep 1000; ...'` leaves no orphan behind)."""
     proc = subprocess.Popen(args, executable=path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, close_fds=True, cwd="/", start_new_session=True)
+                            stderr=subprocess.PIPE, close_fds=True, cwd=cwd, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(stdin, timeout=timeout)
     except BaseException:
@@ -70,21 +75,18 @@ def _run_in_own_group(args, path, env, stdin, timeout):
 
 
 def _kill_group(pgid):
-    import os
-    import signal
-
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
 
-def run(config_hooks, kind, state_doc, warn_only=False):
+def run(config_hooks, kind, state_doc, warn_only=False, cwd="/"):
     """Run every hook of ``kind`` in order; the first failure raises (or, with
     ``warn_only``, is logged and the rest still run)."""
     for index, hook in enumerate((config_hooks or {}).get(kind) or ()):
         try:
-            run_one(kind, index, hook, state_doc)
+            run_one(kind, index, hook, state_doc, cwd)
         except OCIError as exc:
             if not warn_only:
                 raise

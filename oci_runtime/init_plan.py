@@ -112,16 +112,27 @@ def make_cwd(cwd):
         raise OCIError(f"process.cwd: creating {cwd}: {exc.strerror}") from None
 
 
-def environment(process):
+def environment(process, listen_fds=0):
     env = list(process.get("env") or ())
     if not any(e.startswith("HOME=") for e in env):
         env.append(f"HOME={home_of(process.get('user', {}).get('uid', 0))}")
     if os.environ.get("NOTIFY_SOCKET") and not any(e.startswith("NOTIFY_SOCKET=") for e in env):
         env.append(f"NOTIFY_SOCKET={NOTIFY_SOCKET_IN_CONTAINER}")
-    listen = os.environ.get("LISTEN_FDS")
-    if listen and listen.isdigit():
-        env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+    if listen_fds:
+        env += [f"LISTEN_FDS={listen_fds}", "LISTEN_PID=1"]
     return env
+
+
+def listen_fds():
+    """How many socket-activation fds (3...) were passed to *this* process: LISTEN_FDS
+    counts only when LISTEN_PID names us, as sd_listen_fds(3) and runc have it.
+    A LISTEN_FDS inherited by some descendant of the activated service would
+    otherwise hand the container whatever that caller had open at 3, 4, ...
+    Called on the host side, in the process the caller started."""
+    count, pid = os.environ.get("LISTEN_FDS", ""), os.environ.get("LISTEN_PID", "")
+    if not (count.isdigit() and pid.isdigit()) or int(pid) != os.getpid():
+        return 0
+    return int(count)
 
 
 def home_of(uid):
@@ -166,49 +177,56 @@ def compile_seccomp(profile):
     return seccomp.compile_profile(profile)
 
 
-def write_plan(sync_fd, fifo_fd, process, env, exe, opts, config_hooks, hook_state, seccomp_plan=None,
-               proc_handle=None):
-    """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records.
+class HostDecisions:
+    """The parts of the plan decided on the host side, before the child that will
+    become the container's process joins or creates any of its namespaces
+    (docs/security.md, "nothing read inside decides"): the capability masks
+    against the host's cap_last_cap, the fds that may cross the exec
+    (--preserve-fds plus socket activation meant for us), the LSM attribute to
+    write, and the compiled seccomp program.  The child adds only what it learns
+    inside (the executable, HOME, the hooks' state) and passes these on as values."""
+
+    def __init__(self, process, preserve_fds, seccomp_plan):
+        self.listen_fds = listen_fds()
+        self.lsm = kernel_settings.lsm_exec_records(process)
+        self.seccomp_plan = seccomp_plan
+        user = process.get("user") or {}
+        records = [f"KEEP_FDS={preserve_fds + self.listen_fds}",
+                   f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1"]
+        records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
+        caps = process.get("capabilities")
+        if caps is not None:
+            m = capabilities.masks(caps)
+            records += ["CAPS=1", f"CAP_BND={m['bounding']:x}", f"CAP_EFF={m['effective']:x}",
+                        f"CAP_PRM={m['permitted']:x}", f"CAP_INH={m['inheritable']:x}",
+                        f"CAP_AMB={m['ambient']:x}"]
+        if process.get("noNewPrivileges"):
+            records.append("NNP=1")
+        self.records = records
+
+
+def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), proc_handle=None):
+    """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records:
+    the host's ``decided`` (HostDecisions) plus what the child found inside.
     ``proc_handle`` (procfs.py) is handed on only when an LSM label must be written."""
-    user = process.get("user") or {}
-    records = [
-        f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}", f"KEEP_FDS={kept_fds(opts)}",
-        f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1",
-        f"CWD={process.get('cwd', '/')}", f"EXE={exe}",
-    ]
-    records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
-    caps = process.get("capabilities")
-    if caps is not None:
-        last = capabilities.last_cap()
-        m = capabilities.masks(caps, last)
-        records += ["CAPS=1", f"LAST_CAP={last}", f"CAP_BND={m['bounding']:x}",
-                    f"CAP_EFF={m['effective']:x}", f"CAP_PRM={m['permitted']:x}",
-                    f"CAP_INH={m['inheritable']:x}", f"CAP_AMB={m['ambient']:x}"]
-    if process.get("noNewPrivileges"):
-        records.append("NNP=1")
-    lsm = kernel_settings.lsm_exec_records(process)
-    if lsm:
+    records = [f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}",
+               f"CWD={process.get('cwd', '/')}", f"EXE={exe}"] + decided.records
+    if decided.lsm:
         if proc_handle is None:
             raise OCIError("an LSM label needs the runtime's procfs handle")
         os.set_inheritable(proc_handle, True)
-        records += lsm + [f"PROC_FD={proc_handle}"]
-    if seccomp_plan is not None:
-        seccomp_fd, seccomp_flags = seccomp_plan
+        records += decided.lsm + [f"PROC_FD={proc_handle}"]
+    if decided.seccomp_plan is not None:
+        seccomp_fd, seccomp_flags = decided.seccomp_plan
         os.set_inheritable(seccomp_fd, True)
         records += [f"SECCOMP={seccomp_fd}", f"SECCOMP_FLAGS={seccomp_flags}"]
     records += [f"ARG={a}" for a in process["args"]]
     records += [f"ENV={e}" for e in env]
-    if config_hooks and config_hooks.get("startContainer"):
-        from oci_runtime import hooks
-
-        records += hooks.plan_records(config_hooks, hook_state)
+    records += hook_records
     plan = b"".join(os.fsencode(r) + b"\0" for r in records)
     fd = os.memfd_create("oci-runtime-plan", os.MFD_CLOEXEC)
-    os.write(fd, plan)
+    data = memoryview(plan)
+    while data:
+        data = data[os.write(fd, data):]
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
-
-
-def kept_fds(opts):
-    listen = os.environ.get("LISTEN_FDS", "")
-    return opts.preserve_fds + (int(listen) if listen.isdigit() else 0)

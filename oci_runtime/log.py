@@ -2,16 +2,41 @@
 
 Engines read these lines: containerd's shim and podman parse the JSON form
 {"level": ..., "msg": ..., "time": ...}, one object per line.
+
+The log is a file descriptor, opened once, on the host side, when the command
+line is read (as runc does, the file exists afterwards even if nothing was
+logged).  It is never reopened by path: a process that has entered the
+container's mount namespace would open the *container's* file of that name.
+A forked child of create or exec does not write the log itself at all: after
+``relay_to(sync_fd)`` its lines travel to the parent over the sync socket
+(``{"type": "log", ...}``), and the parent writes them (``replay``).  So a
+warning from container set-up reaches --log or the runtime's stderr, never
+the container's stdio, which the child's fds 0-2 may already be.
 """
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 import time
 
-_settings = {"path": None, "format": "text", "debug": False}
+from oci_runtime.errors import OCIError
+
+_settings = {"fd": -1, "format": "text", "debug": False, "relay": -1}
 
 
 def configure(path, fmt, debug):
-    _settings.update(path=path, format=fmt, debug=debug)
+    """Open --log (append, created 0644) once; a path that cannot be opened is an
+    error, as under runc."""
+    fd = -1
+    if path:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OCIError(f"--log {path}: cannot open the log file: {exc.strerror}") from None
+    _settings.update(fd=fd, format=fmt, debug=debug)
+
+
+def relay_to(sync_fd):
+    """In a forked child: send every line to the parent over ``sync_fd`` from now on."""
+    _settings["relay"] = sync_fd
 
 
 def _timestamp():
@@ -26,21 +51,31 @@ def _line(level, msg):
     return f'time="{_timestamp()}" level={level} msg={json.dumps(msg)}\n'
 
 
+def _write_all(fd, data):
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        pass  # the log is best effort: never a reason for a command to fail
+
+
 def write(level, msg):
-    """Append one line to the --log file (if any); never raises."""
+    """One line to the --log file (if any), or to the parent from a child; never raises."""
     if level == "debug" and not _settings["debug"]:
         return
-    path = _settings["path"]
-    if not path:
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, _line(level, msg).encode())
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    if _settings["relay"] >= 0:
+        _write_all(_settings["relay"], (json.dumps({"type": "log", "level": level, "msg": msg}) + "\n").encode())
+    elif _settings["fd"] >= 0:
+        _write_all(_settings["fd"], _line(level, msg).encode())
+
+
+def replay(message):
+    """Write a line a child relayed (a sync message of type "log")."""
+    level, msg = str(message.get("level") or "info"), str(message.get("msg") or "")
+    if level == "warning":
+        warn(msg)
+    else:
+        write(level, msg)
 
 
 def debug(msg):
@@ -49,8 +84,8 @@ def debug(msg):
 
 def warn(msg):
     write("warning", msg)
-    if not _settings["path"]:
-        os.write(2, f"warning: {msg}\n".encode())
+    if _settings["fd"] < 0 and _settings["relay"] < 0:
+        _write_all(2, f"warning: {msg}\n".encode())
 
 
 def error(msg):

@@ -116,13 +116,14 @@ class Spawn:
         self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
         # Compiled here, on the host side: its messages reach --log, its errors come
         # before any namespace exists, and libseccomp is not needed inside.
-        self.seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
+        seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
+        self.decided = init_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
 
     def close(self):
         os.close(self.fifo_fd)
         os.close(self.waiter_fd)
-        if self.seccomp_plan is not None:
-            os.close(self.seccomp_plan[0])
+        if self.decided.seccomp_plan is not None:
+            os.close(self.decided.seccomp_plan[0])
 
     @property
     def new_user_namespace(self):
@@ -320,6 +321,8 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
                 ready = True
             elif kind == "seccomp":
                 listener = _listener_fd(reader)
+            elif kind == "log":
+                log.replay(message)
             elif kind == "error":
                 raise OCIError(message.get("msg") or "container init failed")
             if listener is not None and made["pid"]:  # the waiter blocks until it is handed on
@@ -445,7 +448,9 @@ def _undo(st, made):
 # ------------------------------------------------------------------ children
 
 def _child_guard(fd, body):
-    """Run a child's body; any failure becomes an error message, never a traceback."""
+    """Run a child's body; any failure becomes an error message, never a traceback.
+    Its log lines go to the parent too (log.py): the child never writes the log."""
+    log.relay_to(fd)
     try:
         body()
     except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
@@ -544,14 +549,15 @@ def _init(fd, spawn):
         from oci_runtime import hooks
 
         if hooks.wanted(config, hooks.CREATE_TIME):
-            before_pivot = lambda: hook_state.update(_create_container_hooks(fd, config))  # noqa: E731
+            before_pivot = lambda: hook_state.update(  # noqa: E731
+                _create_container_hooks(fd, config, spawn.rootfs_dir))
     notify = os.environ.get("NOTIFY_SOCKET")
     if notify and notify.startswith("/") and os.path.exists(notify):
         config = dict(config, mounts=list(config.get("mounts") or ()) + [
             {"destination": init_plan.NOTIFY_SOCKET_IN_CONTAINER, "type": "bind", "source": notify,
              "options": ["bind"]}])
     # The runtime's own procfs, opened before any of the config's mounts exist.
-    needs_proc = (config.get("linux") or {}).get("sysctl") or kernel_settings.lsm_exec_records(process)
+    needs_proc = (config.get("linux") or {}).get("sysctl") or spawn.decided.lsm
     proc_handle = procfs.open_handle() if needs_proc else None
     rootfs.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
                    bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
@@ -570,26 +576,32 @@ def _init(fd, spawn):
     init_plan.apply_rlimits(process.get("rlimits") or ())
     if "umask" in process.get("user", {}):  # unset: keep the caller's, as the spec says
         os.umask(process["user"]["umask"])
-    env = init_plan.environment(process)
+    env = init_plan.environment(process, spawn.decided.listen_fds)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, env, exe, opts, config.get("hooks"), hook_state,
-                                   spawn.seccomp_plan, proc_handle)
+    hook_records = ()
+    if (config.get("hooks") or {}).get("startContainer"):
+        from oci_runtime import hooks
+
+        hook_records = hooks.plan_records(config["hooks"], hook_state)
+    plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, spawn.decided, env, exe, hook_records, proc_handle)
     for inherited in (fd, spawn.fifo_fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
 
 
-def _create_container_hooks(fd, config):
+def _create_container_hooks(fd, config, rootfs_dir):
     """In the init, before pivot_root: ask create to run prestart/createRuntime
     hooks, wait for it, then run createContainer hooks here, in the container's
-    namespaces.  Returns the state document (with the init's host pid)."""
+    namespaces, with the rootfs as their working directory (runc's; the host's
+    "/" would let a relative path in a hook write to the host).  Returns the
+    state document (with the init's host pid)."""
     from oci_runtime import hooks
 
     send(fd, "hooks")
     reply = Reader(fd).next()
     if not reply or reply.get("type") != "continue":
         os._exit(1)  # create reports its own error and tears the container down
-    hooks.run(config.get("hooks"), "createContainer", reply["state"])
+    hooks.run(config.get("hooks"), "createContainer", reply["state"], cwd=rootfs_dir)
     return reply["state"]
 
 

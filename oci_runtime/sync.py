@@ -4,6 +4,8 @@ Each message is one JSON object on one line with a "type":
   {"type": "pid", "pid": N}       the intermediate child reports the init's pid
   {"type": "ready", "msg": ""}    the waiting init (C) has finished set-up
   {"type": "error", "msg": "..."} a child failed; msg is the real cause
+  {"type": "log", "level": "warning", "msg": "..."}
+                                  a line for --log from a Python child (log.py)
   {"type": "seccomp", "msg": ""}  the C init loaded a notify filter; its listener
                                   fd rides along (SCM_RIGHTS); the init waits
                                   for one byte back before it goes on

@@ -6,6 +6,9 @@ teardown each container is `delete --force`d and the test fails if anything
 is left: a state dir (entry under --root), a cgroup, a mount, a process it
 started (or one still in its cgroups, or a live child of the test process),
 or a file descriptor of the test process itself.
+
+OCI_RUNTIME_UNDER_TEST=/path/to/oci-runtime runs the tests against another
+build (say, main's, to see a new security test fail there first).
 """
 import json
 import os
@@ -19,7 +22,7 @@ import uuid
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RUNTIME = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
+RUNTIME = os.environ.get("OCI_RUNTIME_UNDER_TEST") or os.path.join(os.path.dirname(sys.executable), "oci-runtime")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 

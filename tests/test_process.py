@@ -156,11 +156,14 @@ def test_preserve_fds_passes_extra_fds(rt, tmp_path):
 
 
 def test_listen_fds_are_passed_with_their_environment(rt):
+    """Socket activation: fds 3.. and LISTEN_FDS reach the container when LISTEN_PID
+    names the runtime itself (a shell that execs it keeps its pid)."""
     bundle = rt.bundle(["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; echo via-listen-fd >&3"])
     read_end, write_end = os.pipe()
     try:
         result = subprocess.run(
-            [RUNTIME, "--root", rt.root, "run", "-b", str(bundle), rt.new_id()],
+            ["sh", "-c", f'LISTEN_PID=$$ exec "$@"', "sh", RUNTIME, "--root", rt.root, "run", "-b", str(bundle),
+             rt.new_id()],
             capture_output=True, text=True, timeout=30, close_fds=False,
             preexec_fn=lambda: os.dup2(write_end, 3), env=dict(os.environ, LISTEN_FDS="1"),
         )

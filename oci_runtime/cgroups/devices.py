@@ -1,8 +1,10 @@
 """linux.resources.devices: which device nodes the container may use.
 
 The config's rules apply in order; then, as runc does, the devices every
-container needs (and the ones listed in linux.devices) are allowed, plus
-mknod of any node ("m"), which creating /dev needs.
+container needs are allowed, plus mknod of any node ("m"), which creating
+/dev needs.  linux.devices is *not* added: it says which nodes exist in the
+container's /dev, not which it may use; resources.devices is the only
+authority (a node listed there and denied here stays unusable, as under runc).
 
 cgroup v1 writes the rules to devices.deny / devices.allow.  cgroup v2 gets
 an eBPF program compiled from the same rules (devices_bpf.py).  A hybrid host
@@ -43,12 +45,7 @@ def all_rules(config):
     rules = list((linux.get("resources") or {}).get("devices") or ())
     if not rules:
         return []
-    rules += DEFAULT_ALLOWED
-    for device in linux.get("devices") or ():
-        if device["type"] in ("c", "b", "u"):
-            rules.append({"allow": True, "type": "c" if device["type"] == "u" else device["type"],
-                          "major": device.get("major"), "minor": device.get("minor"), "access": "rwm"})
-    return rules
+    return rules + list(DEFAULT_ALLOWED)
 
 
 def apply(paths, config):

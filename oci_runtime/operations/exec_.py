@@ -16,7 +16,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import cgroups, config as config_mod, faults, init_plan, kernel_settings, namespaces, procfs, shim
+from oci_runtime import cgroups, config as config_mod, faults, init_plan, log, namespaces, procfs, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ExecFailed, OCIError, message_of
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
@@ -79,14 +79,7 @@ def _namespaces_to_join(pid):
     return joins
 
 
-class ExecOptions:
-    """What create's option object offers the shared final steps."""
-
-    def __init__(self, preserve_fds):
-        self.preserve_fds = preserve_fds
-
-
-def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_plan, lock_fd):
+def _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd):
     def body():
         hide_from_container()
         os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
@@ -101,24 +94,23 @@ def _child(fd, st, process, joins, waiter_fd, console, preserve_fds, seccomp_pla
             os.setresuid(0, 0, 0)
         pid = os.fork()
         if pid == 0:
-            _guard(fd, lambda: _final(fd, process, waiter_fd, console, preserve_fds, seccomp_plan))
+            _guard(fd, lambda: _final(fd, process, waiter_fd, console, decided))
         send(fd, "pid", pid=pid)
 
     _guard(fd, body)
 
 
-def _final(fd, process, waiter_fd, console, preserve_fds, seccomp_plan):
+def _final(fd, process, waiter_fd, console, decided):
     faults.point("exec:in-container")  # visible in the container's pid namespace from here
     if console is not None:
         init_plan.setup_terminal(console, process, bind_console=False)
     init_plan.apply_rlimits(process.get("rlimits") or ())
     if "umask" in process.get("user", {}):
         os.umask(process["user"]["umask"])
-    env = init_plan.environment(process)
+    env = init_plan.environment(process, decided.listen_fds)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    proc_handle = procfs.open_handle() if kernel_settings.lsm_exec_records(process) else None
-    plan_fd = init_plan.write_plan(fd, None, process, env, exe, ExecOptions(preserve_fds), None, None,
-                                   seccomp_plan, proc_handle)
+    proc_handle = procfs.open_handle() if decided.lsm else None
+    plan_fd = init_plan.write_plan(fd, None, process, decided, env, exe, (), proc_handle)
     for inherited in (fd, plan_fd):
         os.set_inheritable(inherited, True)
     os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
@@ -175,10 +167,10 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
     joins = _namespaces_to_join(st.pid)
     waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
     seccomp_plan = init_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
+    decided = init_plan.HostDecisions(process, opts["preserve_fds"] or 0, seccomp_plan)
     try:
         pid = fork_with_channel(
-            lambda fd: _child(fd, st, process, joins, waiter_fd, console, opts["preserve_fds"] or 0,
-                              seccomp_plan, lock_fd),
+            lambda fd: _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd),
             lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
     finally:
         os.close(waiter_fd)
@@ -211,6 +203,8 @@ def _await_ready(reader, child, st, seccomp_profile):
             ready = True
         elif kind == "seccomp":
             listener = reader.take_fd()
+        elif kind == "log":
+            log.replay(message)
         elif kind == "error":
             if child:
                 os.waitpid(child, 0)
