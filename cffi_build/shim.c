@@ -192,3 +192,24 @@ int oci_set_window_size(int fd, unsigned int rows, unsigned int cols)
     struct winsize size = { (unsigned short)rows, (unsigned short)cols, 0, 0 };
     return ioctl(fd, TIOCSWINSZ, &size);
 }
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* A pty by descriptor only: unlock the master, ask it for its number and for an
+ * fd of its slave (TIOCGPTPEER), so no /dev/pts/N path is ever opened. */
+int oci_pty_unlock(int master)
+{
+    int zero = 0;
+    return ioctl(master, TIOCSPTLCK, &zero);
+}
+
+int oci_pty_number(int master)
+{
+    unsigned int number;
+    if (ioctl(master, TIOCGPTN, &number) < 0) return -1;
+    return (int)number;
+}
+
+int oci_pty_peer(int master, int flags) { return ioctl(master, TIOCGPTPEER, flags); }

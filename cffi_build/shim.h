@@ -42,3 +42,7 @@ int oci_setrlimit(int resource, unsigned long long soft, unsigned long long hard
 /* ioctl TIOCSCTTY / TIOCSWINSZ (their numbers differ between architectures). */
 int oci_set_controlling_tty(int fd);
 int oci_set_window_size(int fd, unsigned int rows, unsigned int cols);
+/* A pty's slave without a path: TIOCSPTLCK, TIOCGPTN, TIOCGPTPEER. */
+int oci_pty_unlock(int master);
+int oci_pty_number(int master);
+int oci_pty_peer(int master, int flags);

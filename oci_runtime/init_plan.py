@@ -19,7 +19,7 @@ WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oc
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
 UNIX98_PTY_SLAVE_MAJORS = (136, 143)
 DEVPTS_SUPER_MAGIC = 0x1CD1
-# The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (rootfs.py).
+# The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 
 
@@ -39,25 +39,44 @@ def sealed_copy(path):
     return mem
 
 
-def setup_terminal(console, process, bind_console=True):
+def setup_terminal(console, process, root, bind_console=True):
     """Open a pty in the container's devpts, send its master to --console-socket,
     make the slave the controlling terminal and stdio, bind it to /dev/console.
-    Runs after pivot_root: every module it needs is imported at the top."""
-    master, slave = os.openpty()
-    check_pty_slave(slave)
-    size = process.get("consoleSize")
-    if size:
-        shim.set_window_size(slave, size["height"], size["width"])
-    slave_name = os.ttyname(slave)
-    socket.send_fds(console, [slave_name.encode()], [master])
-    os.close(master)
+    Runs after the switch into the container's root (``root``, an inroot.Root on
+    it): every module it needs is imported at the top."""
+    master, slave, slave_name = open_pty(root)
+    try:
+        check_pty_slave(slave)
+        size = process.get("consoleSize")
+        if size:
+            shim.set_window_size(slave, size["height"], size["width"])
+        socket.send_fds(console, [slave_name.encode()], [master])
+    finally:
+        os.close(master)
     os.setsid()
     shim.set_controlling_tty(slave)
     for target in (0, 1, 2):
         os.dup2(slave, target)
     if bind_console:
-        bind_console_to(slave)
+        bind_console_to(slave, root)
     os.close(slave)
+
+
+def open_pty(root):
+    """(master, slave, slave's name) from the container's /dev/ptmx, by descriptor:
+    ptmx is opened through the root, the slave comes from the master itself
+    (TIOCGPTPEER), so no /dev/pts/N path is opened."""
+    try:
+        master = root.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
+    except OSError as exc:
+        raise OCIError(f"opening /dev/ptmx in the container: {exc.strerror}") from None
+    try:
+        shim.pty_unlock(master)
+        slave = shim.pty_peer(master, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        return master, slave, f"/dev/pts/{shim.pty_number(master)}"
+    except OSError as exc:
+        os.close(master)
+        raise OCIError(f"the container's /dev/ptmx did not give a pty: {exc.strerror}") from None
 
 
 def check_pty_slave(fd):
@@ -69,19 +88,30 @@ def check_pty_slave(fd):
         raise OCIError("the container's /dev/ptmx did not give a pty on devpts")
 
 
-def bind_console_to(slave):
+def bind_console_to(slave, root):
     """/dev/console becomes the pty: created as a plain file if missing, refused if it
     is a symlink or anything but a file or char device, bound fd to fd."""
     try:
-        os.close(os.open("/dev/console", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
-    except FileExistsError:
-        pass
-    target = rootfs.open_mount_point("/dev/console")
+        parent, name = root.parent("/dev/console")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=parent))
+        except FileExistsError:
+            pass
+        finally:
+            os.close(parent)
+        target = root.open_final("/dev/console")
+    except OSError as exc:
+        raise OCIError(f"creating /dev/console in the container: {exc.strerror}") from None
     try:
         mode = os.fstat(target).st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
             raise OCIError("/dev/console in the container is not a file or a device")
-        rootfs.bind_fd_onto(slave, target, "binding the pty to /dev/console")
+        tree = rootfs.mounts.clone("", False, "binding the pty to /dev/console", dirfd=slave)
+        try:
+            rootfs.mounts.attach(tree, target, "binding the pty to /dev/console")
+        finally:
+            os.close(tree)
     finally:
         os.close(target)
 
@@ -98,16 +128,15 @@ def apply_rlimits(rlimits):
                            f"{item['soft']}/{item['hard']}: {exc}") from None
 
 
-def make_cwd(cwd):
+def make_cwd(root, cwd):
     """A missing process.cwd is created (0755, as root), as runc does, so that an
-    image's working directory need not exist in its layers.  This runs after
-    pivot_root, so the path resolves inside the container; the C init then
-    enters it and checks with getcwd that it is inside (CVE-2024-21626).  A path
-    that exists as something else is left to that chdir to report."""
+    image's working directory need not exist in its layers.  This runs after the
+    switch, through the container's root (``root``), never following a link out;
+    the C init then enters it and checks with getcwd that it is inside
+    (CVE-2024-21626).  A path that exists as something else is left to that
+    chdir to report."""
     try:
-        os.makedirs(cwd, 0o755, exist_ok=True)
-    except FileExistsError:
-        pass
+        os.close(root.make(cwd))
     except OSError as exc:
         raise OCIError(f"process.cwd: creating {cwd}: {exc.strerror}") from None
 

@@ -568,10 +568,11 @@ def _init(fd, spawn):
     if spawn.new_flags & namespaces.FLAGS["network"]:
         kernel_settings.loopback_up()
     kernel_settings.apply_sysctls(proc_handle, (config.get("linux") or {}).get("sysctl") or {})
-    if spawn.console is not None:
-        init_plan.setup_terminal(spawn.console, process)
-    init_plan.make_cwd(process.get("cwd", "/"))  # before a read-only root, as runc
-    rootfs.finish(config)
+    with rootfs.Root.of_directory("/") as root:  # the container's, from here on
+        if spawn.console is not None:
+            init_plan.setup_terminal(spawn.console, process, root)
+        init_plan.make_cwd(root, process.get("cwd", "/"))  # before a read-only root, as runc
+        rootfs.finish(config, root)
     kernel_settings.apply_process_attributes(config, shim)
     init_plan.apply_rlimits(process.get("rlimits") or ())
     if "umask" in process.get("user", {}):  # unset: keep the caller's, as the spec says

@@ -138,6 +138,19 @@ def set_window_size(fd, rows, cols):
     _check(lib.oci_set_window_size(fd, rows, cols), "ioctl TIOCSWINSZ")
 
 
+def pty_unlock(master):
+    _check(lib.oci_pty_unlock(master), "ioctl TIOCSPTLCK")
+
+
+def pty_number(master):
+    return _check(lib.oci_pty_number(master), "ioctl TIOCGPTN")
+
+
+def pty_peer(master, flags):
+    """An fd of the pty's slave, opened by the kernel from the master (TIOCGPTPEER)."""
+    return _check(lib.oci_pty_peer(master, flags), "ioctl TIOCGPTPEER")
+
+
 AT_FDCWD = -100
 AT_RECURSIVE = 0x8000
 AT_EMPTY_PATH = 0x1000
@@ -175,7 +188,14 @@ def move_mount(from_fd, to_fd):
            "move_mount")
 
 
+def move_mount_to_path(from_fd, path):
+    """Move the mount open as ``from_fd`` onto ``path`` (only --no-pivot's move onto "/")."""
+    _check(lib.oci_move_mount(from_fd, b"", AT_FDCWD, _b(path), MOVE_MOUNT_F_EMPTY_PATH), "move_mount", path)
+
+
 FSOPEN_CLOEXEC = 0x1
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
 FSCONFIG_CMD_CREATE = 6
 FSMOUNT_CLOEXEC = 0x1
 
@@ -186,6 +206,14 @@ def fsopen(fstype, flags=FSOPEN_CLOEXEC):
 
 def fsconfig_create(fd):
     _check(lib.oci_fsconfig(fd, FSCONFIG_CMD_CREATE, ffi.NULL, ffi.NULL, 0), "fsconfig(FSCONFIG_CMD_CREATE)")
+
+
+def fsconfig_flag(fd, key):
+    _check(lib.oci_fsconfig(fd, FSCONFIG_SET_FLAG, _b(key), ffi.NULL, 0), f"fsconfig({key})")
+
+
+def fsconfig_string(fd, key, value):
+    _check(lib.oci_fsconfig(fd, FSCONFIG_SET_STRING, _b(key), _b(value), 0), f"fsconfig({key}={value})")
 
 
 def fsmount(fd, attr_flags=0, flags=FSMOUNT_CLOEXEC):
@@ -205,6 +233,7 @@ def bpf(cmd, attr):
 
 RESOLVE_NO_XDEV = 0x01
 RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_BENEATH = 0x08
 RESOLVE_IN_ROOT = 0x10
 

@@ -1,6 +1,8 @@
 """Unit tests that need no root: CLI parsing, config checks, signals, path resolution, spec."""
+import errno
 import json
 import os
+import stat
 import signal
 import subprocess
 
@@ -159,19 +161,57 @@ def test_invalid_ids(bad):
         validate_id(bad)
 
 
-def test_resolve_in_root_keeps_symlinks_inside(tmp_path):
-    from oci_runtime.rootfs import resolve_in_root
+def test_root_resolves_and_creates_inside_itself(tmp_path):
+    """inroot.Root: symlinks followed as if the root were "/", dangling ones created
+    inside it, loops refused, a final symlink not followed by open_final."""
+    from oci_runtime.rootfs.inroot import Root
 
-    root = tmp_path / "root"
-    (root / "real").mkdir(parents=True)
-    os.symlink("/real", root / "abs")
-    os.symlink("../../../../etc", root / "up")
-    os.symlink("loop", root / "loop")
-    assert resolve_in_root(str(root), "/abs/x") == str(root / "real" / "x")
-    assert resolve_in_root(str(root), "/up/passwd") == str(root / "etc" / "passwd")
-    assert resolve_in_root(str(root), "../../x") == str(root / "x")
-    with pytest.raises(OCIError, match="too many levels"):
-        resolve_in_root(str(root), "/loop/x")
+    root_dir = tmp_path / "root"
+    outside = tmp_path / "outside"
+    (root_dir / "real").mkdir(parents=True)
+    outside.mkdir()
+    os.symlink("/real", root_dir / "abs")
+    os.symlink("../../../../" + str(outside).lstrip("/"), root_dir / "up")
+    os.symlink(str(outside), root_dir / "dangling")      # absolute: means <root>/<outside>
+    os.symlink("loop", root_dir / "loop")
+    with Root.of_directory(str(root_dir)) as root:
+        os.close(root.make("/abs/x/y"))
+        assert (root_dir / "real" / "x" / "y").is_dir()
+        os.close(root.make("/up/z", kind="file"))
+        assert (root_dir / str(outside).lstrip("/") / "z").is_file()
+        os.close(root.make("/dangling/w"))
+        assert (root_dir / str(outside).lstrip("/") / "w").is_dir()
+        assert os.listdir(outside) == []                   # nothing made outside
+        with pytest.raises(OSError) as loop:
+            root.make("/loop/x")
+        assert loop.value.errno == errno.ELOOP
+        fd = root.open_final("/abs")
+        try:
+            assert stat.S_ISLNK(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+        with pytest.raises(OSError) as refused:
+            root.make("/abs/x", no_symlinks=True)
+        assert refused.value.errno == errno.ELOOP
+
+
+def test_lexical_paths():
+    from oci_runtime.rootfs.inroot import lexical
+
+    assert lexical("proc") == "/proc"
+    assert lexical("/a/../../proc/./") == "/proc"
+    assert lexical("//dev//pts") == "/dev/pts"
+
+
+def test_mountinfo_decodes_octal_escapes():
+    from oci_runtime.mountinfo import parse
+
+    line = ("36 35 98:0 /mnt\\040dir /a\\040b\\011c rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n"
+            "37 35 0:5 / /back\\134slash rw - tmpfs my\\040tmpfs rw\n")
+    first, second = parse(line)
+    assert (first.mountpoint, first.root, first.fstype, first.source) == ("/a b\tc", "/mnt dir", "ext3", "/dev/root")
+    assert first.super_options == "rw,errors=continue"
+    assert (second.mountpoint, second.source) == ("/back\\slash", "my tmpfs")
 
 
 def test_spec_writes_a_default_config_and_refuses_to_overwrite(tmp_path):

@@ -22,19 +22,17 @@ DEFAULT_PARENT = "/oci-runtime"
 
 def hierarchies():
     """{key: mountpoint} of mounted cgroup hierarchies; key is "unified" for cgroup2."""
+    from oci_runtime import mountinfo
+
     found = {}
-    with open("/proc/self/mountinfo", "rb") as f:
-        for line in f.read().decode().splitlines():
-            left, _, right = line.partition(" - ")
-            fstype, _source, super_opts = (right.split(" ") + ["", ""])[:3]
-            mountpoint = left.split(" ")[4]
-            if fstype == "cgroup2":
-                found.setdefault("unified", mountpoint)
-            elif fstype == "cgroup":
-                opts = [o for o in super_opts.split(",") if o not in ("rw", "ro") and "=" not in o
-                        or o.startswith("name=")]
-                key = ",".join(sorted(opts)) or mountpoint
-                found.setdefault(key, mountpoint)
+    for mount in mountinfo.read():
+        if mount.fstype == "cgroup2":
+            found.setdefault("unified", mount.mountpoint)
+        elif mount.fstype == "cgroup":
+            opts = [o for o in mount.super_options.split(",") if o not in ("rw", "ro") and "=" not in o
+                    or o.startswith("name=")]
+            key = ",".join(sorted(opts)) or mount.mountpoint
+            found.setdefault(key, mount.mountpoint)
     return found
 
 

@@ -16,7 +16,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import cgroups, config as config_mod, faults, init_plan, log, namespaces, procfs, shim
+from oci_runtime import cgroups, config as config_mod, faults, init_plan, log, namespaces, procfs, rootfs, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ExecFailed, OCIError, message_of
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
@@ -103,7 +103,8 @@ def _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd):
 def _final(fd, process, waiter_fd, console, decided):
     faults.point("exec:in-container")  # visible in the container's pid namespace from here
     if console is not None:
-        init_plan.setup_terminal(console, process, bind_console=False)
+        with rootfs.Root.of_directory("/") as root:  # setns(mnt) made it the container's
+            init_plan.setup_terminal(console, process, root, bind_console=False)
     init_plan.apply_rlimits(process.get("rlimits") or ())
     if "umask" in process.get("user", {}):
         os.umask(process["user"]["umask"])

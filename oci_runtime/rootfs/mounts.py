@@ -1,0 +1,364 @@
+"""config.mounts, made with the new mount API: every mount is built detached, then attached.
+
+For each entry:
+  1. the destination is created/opened inside the root (inroot.Root), and
+     checked against the rules for /proc, /sys, /dev/pts, /dev/mqueue
+     (kernelfs.py);
+  2. the mount is made *detached*: a bind is a clone of its source
+     (open_tree(OPEN_TREE_CLONE)), a filesystem is fsopen + fsconfig + fsmount;
+     its flags ("ro", "nosuid", ...) are set on it while nobody can see it, and
+     its filesystem type is checked;
+  3. it is attached onto the destination's descriptor with move_mount;
+  4. propagation and recursive attributes are set through the same descriptor.
+No step names the destination by path again, so nothing can swap it between
+the check and the mount, or between the mount and the "ro" remount (runc
+re-resolves after mount(2) and says so: its reopenAfterMount).  The only
+mount(2) left is the rare "remount" of what already is at a destination.
+"""
+import os
+import stat
+
+from oci_runtime import shim
+from oci_runtime.rootfs import kernelfs
+from oci_runtime.rootfs.inroot import Root, lexical
+from oci_runtime.rootfs.kernelfs import MountError
+from oci_runtime.rootfs.options import MountOptions, SUPERBLOCK_KEYS, changed_attributes, mount_attributes
+
+_CLONE = shim.OPEN_TREE_CLONE | shim.OPEN_TREE_CLOEXEC
+
+
+def bind_rootfs(rootfs_dir):
+    """Bind the rootfs onto itself (recursively, as runc: pivot_root needs a mount
+    point) and return a Root on the new mount: the handle every later step uses."""
+    what = f"binding the rootfs {rootfs_dir}"
+    try:
+        tree = shim.open_tree(rootfs_dir, _CLONE | shim.AT_RECURSIVE)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+    try:
+        target = os.open(rootfs_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            attach(tree, target, what)
+        finally:
+            os.close(target)
+    except BaseException:
+        os.close(tree)
+        raise
+    return Root(tree)
+
+
+def attach(mount_fd, target_fd, what):
+    try:
+        shim.move_mount(mount_fd, target_fd)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+
+
+def clone(source, recursive, what, dirfd=shim.AT_FDCWD):
+    """A detached copy of the mount tree at ``source`` (a path, or with dirfd and
+    "" the object open as dirfd)."""
+    flags = _CLONE | (shim.AT_RECURSIVE if recursive else 0) | (shim.AT_EMPTY_PATH if source == "" else 0)
+    try:
+        return shim.open_tree(source, flags, dirfd)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+
+
+def set_attributes(mount_fd, attr_set, attr_clr, what, recursive=False, propagation=0):
+    flags = shim.AT_EMPTY_PATH | (shim.AT_RECURSIVE if recursive else 0)
+    try:
+        shim.mount_setattr("", flags, attr_set, attr_clr, propagation, dirfd=mount_fd)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+
+
+def new_filesystem(fstype, source, flags, data_items, what):
+    """A detached mount of a new ``fstype`` instance: fsopen, one fsconfig per data
+    item (what mount(2) does with its comma-separated string), fsmount."""
+    try:
+        fs = shim.fsopen(fstype)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror}") from None
+    try:
+        if source:
+            shim.fsconfig_string(fs, "source", source)
+        for flag, key in SUPERBLOCK_KEYS:
+            if flags & flag:
+                shim.fsconfig_flag(fs, key)
+        for item in data_items:
+            for option in item.split(","):
+                key, sep, value = option.partition("=")
+                if not key:
+                    continue
+                if sep:
+                    shim.fsconfig_string(fs, key, value)
+                else:
+                    shim.fsconfig_flag(fs, key)
+        shim.fsconfig_create(fs)
+        return shim.fsmount(fs, mount_attributes(flags))
+    except OSError as exc:
+        detail = _kernel_messages(fs)
+        raise MountError(f"{what}: {exc.strerror}" + (f" ({detail})" if detail else "")) from None
+    finally:
+        os.close(fs)
+
+
+def _kernel_messages(fs):
+    """What the filesystem said about a refused option (read from the fs_context)."""
+    messages = []
+    while len(messages) < 8:
+        try:
+            line = os.read(fs, 1024).decode(errors="replace").strip()
+        except OSError:
+            break
+        if not line:
+            break
+        messages.append(line[2:] if line[:2] in ("e ", "w ", "i ") else line)
+    return "; ".join(messages)
+
+
+def mount_entry(root, entry, cgroup_paths, cgroupns):
+    """Mount one config.mounts entry inside ``root`` (a Root on the rootfs)."""
+    destination = lexical(entry["destination"])  # the spec allows relative: relative to "/"
+    fstype = entry.get("type") or ""
+    source = entry.get("source") or fstype or "none"
+    opts = MountOptions(entry.get("options"))
+    flags = opts.flags
+    what = f'mounting "{source}" to "{entry["destination"]}" (type {fstype or "bind"})'
+    is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
+    if is_bind and not os.path.exists(source):
+        raise MountError(f"{what}: source does not exist")
+    kind = "file" if is_bind and not os.path.isdir(source) else "dir"
+    no_symlinks = kernelfs.must_avoid_symlinks(destination, fstype)
+    try:
+        target = root.make(destination, kind, no_symlinks=no_symlinks)
+    except OSError as exc:
+        if no_symlinks and exc.errno == 40:  # ELOOP: a symlink on the way
+            raise MountError(f'{what}: filesystem "{fstype or "bind"}" must be mounted on ordinary directory '
+                             f'("{destination}" goes through a symlink in the rootfs)') from None
+        raise MountError(f"{what}: creating the mount point: {exc.strerror}") from None
+    try:
+        resolved = root.path_of(target)
+        kernelfs.check_place(resolved, fstype)
+        kernelfs.check_target(destination, fstype, target)
+        handle = _make_detached(entry, fstype, source, opts, is_bind, target, cgroup_paths, cgroupns, what)
+        if handle is None:
+            return
+        try:
+            kernelfs.check_filesystem((destination, resolved), handle)
+            if "tmpcopyup" in opts.extensions and fstype == "tmpfs":
+                _copy_up(target, handle, what)
+            attach(handle, target, what)
+            if fstype in ("cgroup", "cgroup2"):
+                _fill_cgroup_tmpfs(handle, flags, cgroup_paths, cgroupns, what)
+            for pflag in opts.propagation:
+                set_attributes(handle, 0, 0, f"{what}: setting propagation", bool(pflag & shim.MS_REC),
+                               pflag & ~shim.MS_REC)
+            if opts.attr_set or opts.attr_clr:
+                set_attributes(handle, opts.attr_set, opts.attr_clr, f"{what}: recursive options", True)
+        finally:
+            os.close(handle)
+    finally:
+        os.close(target)
+
+
+def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup_paths, cgroupns, what):
+    """The new mount, detached, with its flags; None when it was done in place (remount)."""
+    flags = opts.flags
+    if fstype in ("cgroup", "cgroup2"):
+        return _cgroup_mount(flags, cgroup_paths, cgroupns, what)
+    if is_bind:
+        if opts.extensions & {"idmap", "ridmap"}:
+            tree = _idmapped_clone(source, entry, "ridmap" in opts.extensions or flags & shim.MS_REC, what)
+        else:
+            tree = clone(source, bool(flags & shim.MS_REC), what)
+        try:
+            if flags & ~(shim.MS_BIND | shim.MS_REC | shim.MS_REMOUNT):
+                attr_set, attr_clr = changed_attributes(flags)
+                set_attributes(tree, attr_set, attr_clr, what)
+        except BaseException:
+            os.close(tree)
+            raise
+        return tree
+    if flags & shim.MS_REMOUNT:
+        # "remount" of what is already mounted there: the one mount(2) by path, through
+        # the target's descriptor in our (the host's, before the switch) /proc.
+        try:
+            shim.mount(source, f"/proc/self/fd/{target}", fstype, flags, opts.data or None)
+        except OSError as exc:
+            raise MountError(f"{what}: {exc.strerror}") from None
+        return None
+    return new_filesystem(fstype, source, flags, opts.data_items, what)
+
+
+# ------------------------------------------------------------------ cgroups
+
+def _cgroup_mount(flags, cgroup_paths, cgroupns, what):
+    """/sys/fs/cgroup in the container: cgroup2 on a unified host (its own, in a
+    cgroup namespace, else a bind of the container's cgroup); on v1/hybrid a tmpfs
+    that _fill_cgroup_tmpfs fills with each hierarchy's container directory."""
+    if list(cgroup_paths) == ["unified"]:
+        if cgroupns:
+            return new_filesystem("cgroup2", "cgroup2", flags, (), what)
+        tree = clone(cgroup_paths["unified"], False, what)
+        attr_set, attr_clr = changed_attributes(flags)
+        set_attributes(tree, attr_set, attr_clr, what)
+        return tree
+    base = flags & (shim.MS_NOSUID | shim.MS_NODEV | shim.MS_NOEXEC)
+    return new_filesystem("tmpfs", "tmpfs", base, ("mode=755",), what)
+
+
+def _fill_cgroup_tmpfs(tmpfs, flags, cgroup_paths, cgroupns, what):
+    """Bind each v1 hierarchy's container directory under the (attached) tmpfs, then
+    make the tmpfs read-only if asked.  The tmpfs is new and ours alone: no one
+    else can write into it while this runs."""
+    if list(cgroup_paths) == ["unified"]:
+        return
+    base = flags & (shim.MS_NOSUID | shim.MS_NODEV | shim.MS_NOEXEC)
+    attr_set, attr_clr = changed_attributes(base | (flags & shim.MS_RDONLY))
+    for key, host_dir in sorted(cgroup_paths.items()):
+        name = key.replace("name=", "") if key != "unified" else "unified"
+        os.mkdir(name, 0o755, dir_fd=tmpfs)
+        sub = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=tmpfs)
+        try:
+            tree = clone(host_dir, False, what)
+            try:
+                set_attributes(tree, attr_set, attr_clr, what)
+                attach(tree, sub, what)
+            finally:
+                os.close(tree)
+        finally:
+            os.close(sub)
+    if flags & shim.MS_RDONLY:
+        set_attributes(tmpfs, shim.MOUNT_ATTR_RDONLY, 0, what)
+
+
+# ------------------------------------------------------------------ tmpcopyup
+
+def _copy_up(target, tmpfs, what):
+    """tmpcopyup: the new (still detached) tmpfs starts with a copy of what the image
+    had at the destination.  Everything is copied descriptor to descriptor, no
+    name followed (a symlink is copied as a symlink), so a racer cannot make it
+    copy anything from outside that directory."""
+    try:
+        source = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=target)
+        try:
+            top = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=tmpfs)
+            try:
+                copy_tree(source, top)
+                st = os.fstat(source)
+                os.fchown(top, st.st_uid, st.st_gid)
+                os.fchmod(top, stat.S_IMODE(st.st_mode))
+            finally:
+                os.close(top)
+        finally:
+            os.close(source)
+    except OSError as exc:
+        raise MountError(f"{what}: copying up the directory's contents: {exc.strerror}") from None
+
+
+def copy_tree(src, dst):
+    """Copy the directory open as ``src`` into the one open as ``dst`` (both real
+    directory descriptors), keeping types, modes, owners and times."""
+    with os.scandir(src) as entries:
+        names = [entry.name for entry in entries]
+    for name in names:
+        st = os.stat(name, dir_fd=src, follow_symlinks=False)
+        kind = stat.S_IFMT(st.st_mode)
+        if kind == stat.S_IFDIR:
+            os.mkdir(name, 0o700, dir_fd=dst)
+            inner_src = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src)
+            try:
+                inner_dst = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst)
+                try:
+                    copy_tree(inner_src, inner_dst)
+                finally:
+                    os.close(inner_dst)
+            finally:
+                os.close(inner_src)
+        elif kind == stat.S_IFREG:
+            _copy_file(src, dst, name)
+        elif kind == stat.S_IFLNK:
+            os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+        else:  # fifo, socket, device node: the same node again
+            os.mknod(name, st.st_mode, st.st_rdev, dir_fd=dst)
+        os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+        if kind != stat.S_IFLNK:
+            os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=dst)
+        os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst, follow_symlinks=False)
+
+
+def _copy_file(src, dst, name):
+    fin = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src)
+    try:
+        fout = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                       dir_fd=dst)
+        try:
+            size = os.fstat(fin).st_size
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(fout, fin, offset, size - offset)
+                if sent == 0:
+                    break
+                offset += sent
+        finally:
+            os.close(fout)
+    finally:
+        os.close(fin)
+
+
+# ------------------------------------------------------------------ idmapped binds
+
+def _idmapped_clone(source, entry, recursive, what):
+    """A detached clone of ``source`` whose ids are mapped through a user namespace
+    carrying the mount's uidMappings/gidMappings."""
+    uid_maps, gid_maps = entry.get("uidMappings"), entry.get("gidMappings")
+    if not uid_maps or not gid_maps:
+        raise MountError(f"{what}: idmap needs both uidMappings and gidMappings on the mount")
+    userns_fd = _mapped_user_namespace(uid_maps, gid_maps)
+    try:
+        tree = clone(source, recursive, what)
+        try:
+            shim.mount_setattr("", shim.AT_EMPTY_PATH | (shim.AT_RECURSIVE if recursive else 0),
+                               attr_set=shim.MOUNT_ATTR_IDMAP, userns_fd=userns_fd, dirfd=tree)
+        except OSError as exc:
+            os.close(tree)
+            raise MountError(f"{what}: idmapped mount: {exc.strerror}") from None
+        return tree
+    finally:
+        os.close(userns_fd)
+
+
+def _mapped_user_namespace(uid_maps, gid_maps):
+    """A user namespace with the given mappings, held open by fd (its process is gone)."""
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            shim.unshare(shim.CLONE_NEWUSER)
+            # /proc is still the host's procfs here (this runs before pivot_root in a
+            # new pid namespace): /proc/self names this process by its host pid.
+            os.write(ready_w, os.readlink("/proc/self").encode())
+            os.read(done_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        proc_pid = os.read(ready_r, 32).decode()
+        if not proc_pid.isdigit():
+            raise MountError("idmapped mount: could not create a user namespace")
+        try:
+            for name, maps in (("uid_map", uid_maps), ("gid_map", gid_maps)):
+                with open(f"/proc/{proc_pid}/{name}", "w") as f:
+                    f.write("".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in maps))
+            return os.open(f"/proc/{proc_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise MountError(f"idmapped mount: writing the mount's id mappings: {exc.strerror}") from None
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(pid, 0)
