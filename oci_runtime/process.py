@@ -32,7 +32,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import cgroups, faults, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
+from oci_runtime import cgroups, faults, importguard, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
 from oci_runtime import state as state_mod
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
@@ -116,6 +116,8 @@ class Spawn:
         self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
         # Compiled here, on the host side: its messages reach --log, its errors come
         # before any namespace exists, and libseccomp is not needed inside.
+        if config.get("hooks"):  # the children may not import (importguard.py): load it here
+            from oci_runtime import hooks  # noqa: F401
         seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
         self.decided = init_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
 
@@ -451,6 +453,7 @@ def _child_guard(fd, body):
     """Run a child's body; any failure becomes an error message, never a traceback.
     Its log lines go to the parent too (log.py): the child never writes the log."""
     log.relay_to(fd)
+    importguard.seal()  # before any namespace of the container is joined or made
     try:
         body()
     except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
@@ -561,6 +564,7 @@ def _init(fd, spawn):
     proc_handle = procfs.open_handle() if needs_proc else None
     rootfs.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
                    bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
+    faults.point("create:after-pivot")
     if config.get("hostname"):
         shim.sethostname(config["hostname"])
     if config.get("domainname"):
