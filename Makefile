@@ -14,7 +14,7 @@ V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
 V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices_bpf.py tests/test_lifecycle.py \
                tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_launcher.py
 
-.PHONY: demo test test-v2 validation system-deps install test-deps bundle clean
+.PHONY: demo test test-v2 test-soak validation system-deps install test-deps bundle clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -45,6 +45,11 @@ demo: install bundle
 
 test: test-deps
 	$(VENV)/bin/pytest tests
+
+# The kill soak at full length: 1000 lifecycles, 2 callers, one command of each
+# SIGKILLed at a random moment; the host must end exactly as it began (~2 min).
+test-soak: test-deps
+	OCI_RUNTIME_KILL_SOAK=$${OCI_RUNTIME_KILL_SOAK:-1000} $(VENV)/bin/pytest -p no:cacheprovider -s tests/reliability/test_kill_soak.py
 
 # The cgroup v2 lane: the cgroup test modules inside a throw-away VM booted with a
 # pure cgroup v2 hierarchy (software emulation: slow, so only those modules).

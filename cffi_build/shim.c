@@ -176,6 +176,13 @@ int oci_rlimit_number(const char *name)
     return -1;
 }
 
+unsigned long long oci_getrlimit_hard(int resource)
+{
+    struct rlimit limit;
+    if (getrlimit(resource, &limit) < 0) return 0;
+    return (unsigned long long)limit.rlim_max;
+}
+
 int oci_setrlimit(int resource, unsigned long long soft, unsigned long long hard)
 {
     struct rlimit limit = { (rlim_t)soft, (rlim_t)hard };

@@ -39,6 +39,8 @@ int oci_openat2(int dirfd, const char *path, unsigned long long flags, unsigned 
 /* RLIMIT_<name>'s number on this architecture (from <sys/resource.h>), or -1. */
 int oci_rlimit_number(const char *name);
 int oci_setrlimit(int resource, unsigned long long soft, unsigned long long hard);
+/* The current hard limit (RLIM_INFINITY as ~0), 0 on error. */
+unsigned long long oci_getrlimit_hard(int resource);
 /* ioctl TIOCSCTTY / TIOCSWINSZ (their numbers differ between architectures). */
 int oci_set_controlling_tty(int fd);
 int oci_set_window_size(int fd, unsigned int rows, unsigned int cols);

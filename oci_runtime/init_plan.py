@@ -30,12 +30,16 @@ def sealed_copy(path):
     try:
         size = os.fstat(src).st_size
         mem = os.memfd_create("oci-runtime-init", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        offset = 0
-        while offset < size:
-            offset += os.sendfile(mem, src, offset, size - offset)
+        try:
+            offset = 0
+            while offset < size:
+                offset += os.sendfile(mem, src, offset, size - offset)
+            fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
+        except BaseException:
+            os.close(mem)
+            raise
     finally:
         os.close(src)
-    fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
     return mem
 
 
@@ -123,9 +127,14 @@ def apply_rlimits(rlimits):
             raise ConfigError(f"process.rlimits[{i}].type", f"rlimit {item['type']} is not known to this host")
         try:
             shim.setrlimit(kind, item["soft"], item["hard"])
-        except (OSError, OverflowError) as exc:
+        except OSError as exc:
+            why = exc.strerror
+            if exc.errno == 1 and item["hard"] > shim.getrlimit_hard(kind):
+                why += " (raising a hard limit needs CAP_SYS_RESOURCE)"
             raise OCIError(f"process.rlimits[{i}]: setting {item['type']} to "
-                           f"{item['soft']}/{item['hard']}: {exc}") from None
+                           f"{item['soft']}/{item['hard']}: {why}") from None
+        except OverflowError:
+            raise OCIError(f"process.rlimits[{i}]: {item['soft']}/{item['hard']} is out of range") from None
 
 
 def make_cwd(root, cwd):

@@ -32,7 +32,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import cgroups, faults, importguard, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
+from oci_runtime import atomicfile, cgroups, faults, importguard, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
 from oci_runtime import state as state_mod
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
@@ -112,20 +112,34 @@ class Spawn:
         self.joins = joins
         self.cgroup_paths = cgroup_paths
         self.console = console
-        self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
-        self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
-        # Compiled here, on the host side: its messages reach --log, its errors come
-        # before any namespace exists, and libseccomp is not needed inside.
-        if config.get("hooks"):  # the children may not import (importguard.py): load it here
-            from oci_runtime import hooks  # noqa: F401
-        seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
-        self.decided = init_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
+        self.fifo_fd = self.waiter_fd = -1
+        self.decided = None
+        try:
+            self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
+            self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
+            if config.get("hooks"):  # the children may not import (importguard.py): load it here
+                from oci_runtime import hooks  # noqa: F401
+            # Compiled here, on the host side: its messages reach --log, its errors come
+            # before any namespace exists, and libseccomp is not needed inside.
+            seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
+            self.decided = init_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
+        except OSError as exc:
+            self.close()
+            raise OCIError(f"preparing the container's init: {describe(exc)}") from None
+        except BaseException:
+            self.close()
+            raise
 
     def close(self):
-        os.close(self.fifo_fd)
-        os.close(self.waiter_fd)
-        if self.decided.seccomp_plan is not None:
+        """Close what was opened (also of a half-made Spawn); safe to call twice."""
+        for name in ("fifo_fd", "waiter_fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+        if self.decided is not None and self.decided.seccomp_plan is not None:
             os.close(self.decided.seccomp_plan[0])
+            self.decided.seccomp_plan = None
 
     @property
     def new_user_namespace(self):
@@ -153,8 +167,10 @@ def create(root, container_id, config, opts):
         os.mkfifo(st.fifo_path, 0o622)
         made["cgroups"] = cgroup_paths
         with RootLock(root) as held:  # see cgroups/parents.py: shared parents
+            # Listed before they are made: a create killed in between leaves a listed
+            # parent that does not exist (harmless), never an unlisted one that does.
+            register_parents(held, cgroups.missing(cgroup_paths), cgroup_paths)
             made["created"] = cgroups.create(cgroup_paths)
-            register_parents(held.root, made["created"], cgroup_paths)
         st.private["cgroups_created"] = made["created"]
         faults.point("create:after-cgroup")
         _apply_resources(cgroup_paths, config)
@@ -163,12 +179,15 @@ def create(root, container_id, config, opts):
         _spawn(spawn, made)
         faults.point("create:after-ready")
         if opts.pid_file:
-            _write_pid_file(opts.pid_file, st.pid)
+            atomicfile.write_pid_file(opts.pid_file, st.pid)
         st.data["status"] = "created"
         st.save()
         faults.point("create:after-state")
         return st
     except BaseException:
+        if spawn is not None:  # first: the clean-up needs descriptors too (EMFILE)
+            spawn.close()
+            spawn = None
         _undo(st, made)
         raise
     finally:
@@ -212,20 +231,15 @@ def _connect_console(path):
     return sock
 
 
-def _write_pid_file(path, pid):
-    path = os.path.abspath(path)
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
-    with open(tmp, "w") as f:
-        f.write(str(pid))
-    os.rename(tmp, path)
-
-
 def fork_with_channel(child_body, serve, fork=os.fork):
     """Fork ``child_body(fd)`` (it never returns) with a socketpair to it, and run
     ``serve(Reader, child_pid)`` here until the children are done.  This process is a
     child subreaper meanwhile, so grandchildren re-parent to it when the child exits.
     Shared by create and exec."""
-    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise OCIError(f"creating the socket to the container's process: {exc.strerror}") from None
     shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
     try:
         pid = fork()

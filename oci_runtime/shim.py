@@ -130,6 +130,10 @@ def setrlimit(number, soft, hard):
     _check(lib.oci_setrlimit(number, soft, hard), "setrlimit")
 
 
+def getrlimit_hard(number):
+    return lib.oci_getrlimit_hard(number)
+
+
 def set_controlling_tty(fd):
     _check(lib.oci_set_controlling_tty(fd), "ioctl TIOCSCTTY")
 

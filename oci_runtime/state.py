@@ -1,7 +1,8 @@
 """The state store: ``<root>/<id>/state.json``, a lock per container, and status.
 
-* state.json is replaced atomically (write a temp file, rename it over), so a
-  crash of the runtime never leaves a half-written file behind.  No fsync: it
+* state.json is replaced atomically (atomicfile.py: an unnamed file, linked
+  and renamed over), so a crash of the runtime never leaves a half-written
+  file or a temporary behind.  No fsync: it
   only guards against a power loss, after which no container is left for the
   state to describe (runc does not fsync either; each fsync cost ~0.4 ms).
 * ``lock(...)`` takes an exclusive flock on ``<root>/<id>/lock`` so two
@@ -19,7 +20,21 @@ import time
 from oci_runtime import OCI_VERSION
 from oci_runtime.errors import NotExist, OCIError
 
+
+class CorruptState(OCIError):
+    """state.json exists but cannot be read as a container's state."""
+
+    def __init__(self, directory, cause):
+        self.directory = directory
+        path = os.path.join(directory, STATE_FILE)
+        super().__init__(f"{path}: the container's state file is unreadable ({cause}); "
+                         f"`delete --force {os.path.basename(directory)}` removes the container")
+
 STATE_FILE = "state.json"
+# What `delete --force` needs if state.json is ever unreadable (a disk error, a
+# hand edit): the init's pid and start time and the cgroups.  Written with it.
+RECOVERY_FILE = "recovery.json"
+RECOVERY_KEYS = ("cgroups", "cgroups_created", "init_start_time")
 FIFO_NAME = "exec.fifo"
 LOCK_NAME = "lock"
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+.-")
@@ -115,26 +130,9 @@ def open_container(root, container_id):
 
 
 def write_json_atomic(path, document):
-    tmp = f"{path}.tmp{os.getpid()}"
-    data = memoryview(json.dumps(document).encode())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            while data:  # a full disk can cut a write short before it fails outright
-                data = data[os.write(fd, data):]
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)  # never leave a partial temp file behind (ENOSPC)
-        raise
+    from oci_runtime import atomicfile
 
-
-def _unlink_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    atomicfile.replace(path, json.dumps(document).encode())
 
 
 def process_start_time(pid):
@@ -159,11 +157,35 @@ class State:
     def load(cls, directory):
         try:
             with open(os.path.join(directory, STATE_FILE), "rb") as f:
-                return cls(directory, json.loads(f.read()))
+                data = json.loads(f.read())
         except FileNotFoundError:
             raise NotExist() from None
         except ValueError as exc:
-            raise OCIError(f"corrupt state file in {directory}: {exc}") from None
+            raise CorruptState(directory, f"invalid JSON: {exc}") from None
+        except OSError as exc:
+            raise CorruptState(directory, exc.strerror) from None
+        problem = _shape_problem(data)
+        if problem:
+            raise CorruptState(directory, problem)
+        return cls(directory, data)
+
+    @classmethod
+    def recover(cls, directory):
+        """A State with what recovery.json still tells (for `delete --force` of a
+        container whose state.json is unreadable): its pid and cgroups, or nothing."""
+        try:
+            with open(os.path.join(directory, RECOVERY_FILE), "rb") as f:
+                saved = json.loads(f.read())
+        except (OSError, ValueError):
+            saved = {}
+        if not isinstance(saved, dict):
+            saved = {}
+        pid = saved.get("pid") if isinstance(saved.get("pid"), int) else 0
+        private = {k: saved[k] for k in RECOVERY_KEYS if k in saved}
+        if not isinstance(private.get("cgroups", {}), dict):
+            private = {}
+        return cls(directory, {"id": os.path.basename(directory), "pid": pid, "status": "unknown",
+                               "bundle": "", "runtime": private})
 
     @classmethod
     def new(cls, directory, container_id, bundle, config):
@@ -184,6 +206,9 @@ class State:
 
     def save(self):
         write_json_atomic(os.path.join(self.directory, STATE_FILE), self.data)
+        recovery = {k: self.private[k] for k in RECOVERY_KEYS if k in self.private}
+        recovery["pid"] = self.pid
+        write_json_atomic(os.path.join(self.directory, RECOVERY_FILE), recovery)
 
     @property
     def id(self):
@@ -250,6 +275,17 @@ class State:
         if status == "stopped":
             doc["pid"] = 0
         return doc
+
+
+def _shape_problem(data):
+    """What makes a parsed state.json unusable, or "" (a truncated or hand-edited
+    file can be valid JSON and still lack what every command relies on)."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    for key, kind in (("id", str), ("pid", int), ("status", str), ("bundle", str), ("runtime", dict)):
+        if not isinstance(data.get(key), kind):
+            return f"field {key!r} is missing or not a {kind.__name__}"
+    return ""
 
 
 def list_ids(root):

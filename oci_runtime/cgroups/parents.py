@@ -2,28 +2,39 @@
 
 With ``cgroupsPath: /pod/a`` and ``/pod/b`` the first create makes ``/pod``;
 if that container is deleted first, ``/pod`` still holds ``b`` and stays.
-So parents this runtime made are listed in ``<root>/cgroup-parents.json``,
-and every delete tries to remove the listed ancestors of its own cgroup once
-they are empty.  Making a container's cgroup and removing a parent both hold
-an flock on the --root directory itself, so a delete can never remove a
-parent between a create's check that it exists and its mkdir inside it.
-The file is removed when the list is empty, so --root holds no extra entry.
+So the parents this runtime made are listed, and every delete tries to remove
+the listed ancestors of its own cgroup once they are empty; a parent that
+existed before (the caller's) is never listed, so never removed.
+
+Cgroups belong to the host, not to one --root: the containers under /pod may
+be two --roots' (two engines, or one engine's two namespaces).  So the list is
+host-wide, ``/run/oci-runtime/cgroup-parents.json`` (under the unprivileged
+caller's --root instead, where /run is not writable), and making a
+container's cgroup and removing a parent both hold an flock on that
+directory: a delete can never remove a parent between a create's check that
+it exists and its mkdir inside it, whatever --root either uses.  The file is
+removed when the list is empty.
 """
 import fcntl
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 
 REGISTRY = "cgroup-parents.json"
+HOST_DIR = "/run/oci-runtime"
+
+
+def registry_dir(root):
+    return HOST_DIR if os.geteuid() == 0 else root
 
 
 class RootLock:
-    """Exclusive flock on the --root directory (no file of its own)."""
+    """Exclusive flock on the registry's directory (no file of its own)."""
 
     def __init__(self, root):
-        os.makedirs(root, mode=0o711, exist_ok=True)
-        self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.root = registry_dir(root)
+        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
-        self.root = root
 
     def __enter__(self):
         return self
@@ -32,18 +43,29 @@ class RootLock:
         os.close(self.fd)
 
 
-def _load(root):
+def _load(directory):
+    from oci_runtime import atomicfile
+
+    atomicfile.sweep(directory, REGISTRY)  # a writer killed between link and rename (we hold the lock)
     try:
-        with open(os.path.join(root, REGISTRY)) as f:
-            return set(json.load(f))
+        with open(os.path.join(directory, REGISTRY)) as f:
+            listed = json.load(f)
     except (FileNotFoundError, ValueError):
         return set()
+    return {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
 
 
-def _store(root, parents):
+def _existing(parents):
+    """The listed parents that still exist: one removed by someone else, or listed by
+    a create killed before it made it, is dropped (whoever writes holds the lock,
+    so no create is between its listing and its mkdir)."""
+    return {p for p in parents if os.path.isdir(p)}
+
+
+def _store(directory, parents):
     from oci_runtime.state import write_json_atomic
 
-    path = os.path.join(root, REGISTRY)
+    path = os.path.join(directory, REGISTRY)
     if parents:
         write_json_atomic(path, sorted(parents))
     else:
@@ -53,26 +75,26 @@ def _store(root, parents):
             pass
 
 
-def register(root, created, own_paths):
-    """Remember the parents among ``created`` (called with the RootLock held)."""
-    parents = set(created) - set(own_paths.values())
+def register(held, to_create, own_paths):
+    """List the parents among ``to_create`` *before* they are made (``held``: the
+    RootLock, held until they are): a create killed in between leaves a listed
+    parent that does not exist, which the next write drops, never a parent that
+    exists unlisted and would outlive every container."""
+    parents = set(to_create) - set(own_paths.values())
     if parents:
-        _store(root, _load(root) | parents)
+        _store(held.root, _existing(_load(held.root)) | parents)
 
 
 def remove_unused(root, own_paths):
     """Remove every listed ancestor of ``own_paths`` that is now empty, deepest first."""
-    with RootLock(root):
-        listed = _load(root)
+    with RootLock(root) as held:
+        listed = _load(held.root)
         if not listed:
             return
         mine = [p for p in listed if any(d.startswith(p + "/") for d in own_paths.values())]
         for parent in sorted(mine, key=len, reverse=True):
             try:
                 os.rmdir(parent)
-            except FileNotFoundError:
-                pass
             except OSError:
-                continue  # another container still lives below it
-            listed.discard(parent)
-        _store(root, listed)
+                pass  # another container still lives below it (gone already: dropped below)
+        _store(held.root, _existing(listed))

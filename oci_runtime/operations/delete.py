@@ -13,7 +13,7 @@ from oci_runtime import cgroups, faults
 from oci_runtime.cgroups.parents import remove_unused as remove_unused_parents
 from oci_runtime.errors import NotExist, OCIError
 from oci_runtime.operations.kill import signal_all, signal_init
-from oci_runtime.state import Lock, container_dir, open_container, remove_state_dir
+from oci_runtime.state import CorruptState, Lock, State, container_dir, open_container, remove_state_dir
 
 
 def destroy(st, timeout=10.0):
@@ -50,6 +50,11 @@ def main(g, opts, args):
             _remove_leftover(g["root"], args[0])
             return 0
         raise
+    except CorruptState as exc:
+        if not opts["force"]:
+            raise
+        _remove_unreadable(exc)
+        return 0
     with lock:
         status = st.status()
         if status in ("running", "paused") and not opts["force"]:
@@ -76,6 +81,17 @@ def _remove_leftover(root, container_id):
             remove_state_dir(directory)
             return
     main_force(root, container_id)
+
+
+def _remove_unreadable(exc):
+    """delete --force of a container whose state.json cannot be read: what
+    recovery.json still names (the init and the cgroups) is killed and removed,
+    then the state dir; a warning says which file was bad."""
+    from oci_runtime import log
+
+    log.warn(str(exc).split("; `delete")[0] + "; removing what recovery.json names")
+    with Lock(exc.directory):
+        destroy(State.recover(exc.directory))
 
 
 def main_force(root, container_id):

@@ -148,9 +148,9 @@ def _exec(g, opts, args):
             seccomp.check(profile)
         pid = _spawn(st, process, opts, profile, lock.fd)
     if opts["pid_file"]:
-        from oci_runtime.process import _write_pid_file
+        from oci_runtime.atomicfile import write_pid_file
 
-        _write_pid_file(opts["pid_file"], pid)
+        write_pid_file(opts["pid_file"], pid)
     return 0 if opts["detach"] else _wait(pid, opts)
 
 

@@ -2,8 +2,9 @@
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import sys
 
+from oci_runtime import log
 from oci_runtime.errors import NotExist, OCIError
-from oci_runtime.state import State, container_dir, list_ids
+from oci_runtime.state import CorruptState, State, container_dir, list_ids
 
 
 def _states(root):
@@ -12,6 +13,8 @@ def _states(root):
             yield State.load(container_dir(root, container_id)).public()
         except NotExist:
             continue  # being created or deleted right now
+        except CorruptState as exc:  # the others are still listed
+            log.warn(str(exc))
 
 
 def main(g, opts, args):
