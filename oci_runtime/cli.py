@@ -9,7 +9,7 @@ import sys
 
 from oci_runtime import __version__, OCI_VERSION, log
 from oci_runtime.cliparse import Command, Flag, format_flags, parse
-from oci_runtime.errors import OCIError, UsageError, message_of
+from oci_runtime.errors import OCIError, UsageError, message_of, one_line
 
 DEFAULT_ROOT = "/run/oci-runtime"
 # Commands that move a new process into cgroups (see oci_runtime/cgroups/warmup.py).
@@ -198,7 +198,7 @@ def main(argv=None):
     try:
         return run_command(argv)
     except (OCIError, OSError) as exc:
-        message = message_of(exc)
+        message = one_line(message_of(exc))
         log.error(message)
         sys.stderr.write(f"{message}\n")
         return getattr(exc, "exit_status", 1)

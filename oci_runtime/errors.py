@@ -43,3 +43,19 @@ def message_of(exc):
         text = exc.strerror or str(exc)
         return f"{text}: {exc.filename}" if exc.filename else text
     return str(exc)
+
+
+def one_line(text):
+    """``text`` as one printable line: control characters (a newline or a carriage
+    return inside a path from the config, say) are shown escaped, as Go's %q would,
+    so an error is always exactly one line for engines that read it."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch) or f"\\x{ord(ch):02x}"
+                       if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+    return "".join(out)

@@ -17,7 +17,7 @@ from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 import time
 
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import OCIError, one_line
 
 _settings = {"fd": -1, "format": "text", "debug": False, "relay": -1}
 
@@ -85,7 +85,7 @@ def debug(msg):
 def warn(msg):
     write("warning", msg)
     if _settings["fd"] < 0 and _settings["relay"] < 0:
-        _write_all(2, f"warning: {msg}\n".encode())
+        _write_all(2, f"warning: {one_line(msg)}\n".encode())
 
 
 def error(msg):

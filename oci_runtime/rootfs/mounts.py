@@ -124,8 +124,10 @@ def mount_entry(root, entry, cgroup_paths, cgroupns):
     source = entry.get("source") or fstype or "none"
     opts = MountOptions(entry.get("options"))
     flags = opts.flags
-    what = f'mounting "{source}" to "{entry["destination"]}" (type {fstype or "bind"})'
     is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
+    what = f'mounting "{source}" to "{entry["destination"]}" (type {fstype or ("bind" if is_bind else "none")})'
+    if not fstype and not is_bind:
+        raise MountError(f'{what}: no filesystem type: set "type", or "bind" in "options"')
     if is_bind and not os.path.exists(source):
         raise MountError(f"{what}: source does not exist")
     kind = "file" if is_bind and not os.path.isdir(source) else "dir"
