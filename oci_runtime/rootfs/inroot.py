@@ -151,6 +151,10 @@ class Root:
     def _make(self, path, kind, file_mode, no_symlinks):
         """One attempt of ``make``; _Vanished if a racer undid it meanwhile."""
         resolve = shim.RESOLVE_NO_SYMLINKS if no_symlinks else 0
+        try:
+            return self.open(path, resolve=resolve)  # the common case: it is all there
+        except FileNotFoundError:
+            pass
         todo, done, links = components(path), [], 0
         while todo:
             name = todo.pop(0)

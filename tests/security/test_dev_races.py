@@ -61,3 +61,42 @@ def test_a_swapped_directory_never_gets_a_device_node_onto_the_host(rt, tmp_path
             racer.wait()
     assert runs >= 20, f"only {runs} runs: the race was not exercised"
     assert failures < runs, "every run failed: the device path never worked"
+
+
+def test_a_swapped_dev_null_never_unmasks_a_path(rt):
+    """CVE-2025-31133: masked files get /dev/null bound over them.  The image's /dev
+    (no tmpfs) has its null swapped with a symlink to /proc/sys/kernel/core_pattern
+    over and over; a masked file must end up as the real null device (1:3), or
+    create must refuse -- never as a writable view of a host sysctl."""
+    def edit(config):
+        config["mounts"] = [m for m in config["mounts"] if not m["destination"].startswith("/dev")]
+        config["linux"]["maskedPaths"] = ["/proc/timer_list"]
+        config["process"]["args"] = ["stat", "-L", "-c", "%F %t:%T", "/proc/timer_list"]
+
+    bundle = rt.bundle(edit=edit)
+    dev = bundle / "rootfs" / "dev"
+    dev.mkdir(exist_ok=True)
+    evil = dev / "evil"
+    os.symlink("/proc/sys/kernel/core_pattern", evil)
+    with open("/proc/sys/kernel/core_pattern") as f:
+        core_pattern = f.read()
+    runs = masked = 0
+    deadline = time.monotonic() + min(DURATION / 2, 20)
+    while time.monotonic() < deadline:
+        if not os.path.lexists(dev / "null"):
+            os.mknod(dev / "null", 0o20666, os.makedev(1, 3))
+        racer = subprocess.Popen([sys.executable, "-c", RACER, str(dev / "null"), str(evil)])
+        try:
+            result = rt.run(bundle, check=False)
+        finally:
+            racer.kill()
+            racer.wait()
+        runs += 1
+        if result.returncode == 0:
+            masked += 1
+            assert result.stdout.strip() == "character special file 1:3", result.stdout
+        else:
+            assert "Traceback" not in result.stderr and "Errno" not in result.stderr, result.stderr
+    with open("/proc/sys/kernel/core_pattern") as f:
+        assert f.read() == core_pattern
+    assert runs >= 10 and masked, (runs, masked)
