@@ -137,7 +137,8 @@ class Harness:
         with open(bundle / "config.json", "w") as f:
             json.dump(config, f, ensure_ascii=False)
         container_id = rt.new_id("fz")
-        result = rt.cmd("create", "--bundle", str(bundle), *argv_extra, container_id, timeout=30)
+        # cwd: the bundle, where a fuzzed relative --pid-file or socket path lands.
+        result = rt.cmd("create", "--bundle", str(bundle), *argv_extra, container_id, timeout=30, cwd=bundle)
         text = result.stderr
         assert "Traceback" not in text and "[Errno" not in text, (config, text)
         if result.returncode == 0:
