@@ -50,10 +50,14 @@ def _replace(path, data, mode):
             _write_all(fd, data)
         else:
             _write_all(fd, data)
-            os.fchmod(fd, mode)  # O_TMPFILE's mode is subject to the umask; the name's is not
-            _unlink_quietly(tmp, dir_fd)  # a leftover of an earlier process with our pid
+            if mode != 0o600:  # O_TMPFILE's mode went through the umask (which 0600 survives)
+                os.fchmod(fd, mode)
             # linkat(AT_SYMLINK_FOLLOW) of the fd's magic link gives the unnamed file a name.
-            os.link(f"/proc/self/fd/{fd}", tmp, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=True)
+            try:
+                os.link(f"/proc/self/fd/{fd}", tmp, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=True)
+            except FileExistsError:  # left by an earlier process that had our pid
+                _unlink_quietly(tmp, dir_fd)
+                os.link(f"/proc/self/fd/{fd}", tmp, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=True)
             faults.point(f"write:{name}")  # the one window: linked, not yet renamed
         os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:

@@ -1,24 +1,21 @@
 """The last steps shared by create's init and exec's process, before the C waiter.
 
 Both end the same way: rlimits, the environment, the executable resolved in
-the container's PATH, an optional terminal, and the "plan" (NUL-separated
-KEY=VALUE records) that cffi_build/init.c carries out: user, groups,
-capabilities, no_new_privs, cwd, fd hygiene, then the exec.  Everything here
-runs inside the container's mount namespace, so every module it needs is
-imported at the top (nothing can be imported after pivot_root).
+the container's PATH, and the "plan" (NUL-separated KEY=VALUE records) that
+cffi_build/init.c carries out: user, groups, capabilities, no_new_privs, cwd,
+fd hygiene, then the exec.  The plan's identity part is decided by the parent,
+on the host side (HostDecisions); the rest runs inside the container's mount
+namespace, so every module it needs is imported at the top (importguard.py).
+The terminal is rootfs/console.py's.
 """
 import fcntl
 import os
-from oci_runtime import sockets as socket  # socket without its enum imports
-import stat
 
-from oci_runtime import capabilities, kernel_settings, rootfs, shim
+from oci_runtime import capabilities, kernel_settings, shim
 from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
-UNIX98_PTY_SLAVE_MAJORS = (136, 143)
-DEVPTS_SUPER_MAGIC = 0x1CD1
 # The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 
@@ -41,83 +38,6 @@ def sealed_copy(path):
     finally:
         os.close(src)
     return mem
-
-
-def setup_terminal(console, process, root, bind_console=True):
-    """Open a pty in the container's devpts, send its master to --console-socket,
-    make the slave the controlling terminal and stdio, bind it to /dev/console.
-    Runs after the switch into the container's root (``root``, an inroot.Root on
-    it): every module it needs is imported at the top."""
-    master, slave, slave_name = open_pty(root)
-    try:
-        check_pty_slave(slave)
-        size = process.get("consoleSize")
-        if size:
-            shim.set_window_size(slave, size["height"], size["width"])
-        socket.send_fds(console, [slave_name.encode()], [master])
-    finally:
-        os.close(master)
-    os.setsid()
-    shim.set_controlling_tty(slave)
-    for target in (0, 1, 2):
-        os.dup2(slave, target)
-    if bind_console:
-        bind_console_to(slave, root)
-    os.close(slave)
-
-
-def open_pty(root):
-    """(master, slave, slave's name) from the container's /dev/ptmx, by descriptor:
-    ptmx is opened through the root, the slave comes from the master itself
-    (TIOCGPTPEER), so no /dev/pts/N path is opened."""
-    try:
-        master = root.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
-    except OSError as exc:
-        raise OCIError(f"opening /dev/ptmx in the container: {exc.strerror}") from None
-    try:
-        shim.pty_unlock(master)
-        slave = shim.pty_peer(master, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-        return master, slave, f"/dev/pts/{shim.pty_number(master)}"
-    except OSError as exc:
-        os.close(master)
-        raise OCIError(f"the container's /dev/ptmx did not give a pty: {exc.strerror}") from None
-
-
-def check_pty_slave(fd):
-    """The container's /dev/ptmx (or /dev/pts) may be anything the image put there:
-    what we got must be a real pty slave on a devpts (CVE-2025-52565)."""
-    st = os.fstat(fd)
-    if not (stat.S_ISCHR(st.st_mode) and UNIX98_PTY_SLAVE_MAJORS[0] <= os.major(st.st_rdev)
-            <= UNIX98_PTY_SLAVE_MAJORS[1]) or shim.fstatfs_type(fd) != DEVPTS_SUPER_MAGIC:
-        raise OCIError("the container's /dev/ptmx did not give a pty on devpts")
-
-
-def bind_console_to(slave, root):
-    """/dev/console becomes the pty: created as a plain file if missing, refused if it
-    is a symlink or anything but a file or char device, bound fd to fd."""
-    try:
-        parent, name = root.parent("/dev/console")
-        try:
-            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                             dir_fd=parent))
-        except FileExistsError:
-            pass
-        finally:
-            os.close(parent)
-        target = root.open_final("/dev/console")
-    except OSError as exc:
-        raise OCIError(f"creating /dev/console in the container: {exc.strerror}") from None
-    try:
-        mode = os.fstat(target).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
-            raise OCIError("/dev/console in the container is not a file or a device")
-        tree = rootfs.mounts.clone("", False, "binding the pty to /dev/console", dirfd=slave)
-        try:
-            rootfs.mounts.attach(tree, target, "binding the pty to /dev/console")
-        finally:
-            os.close(tree)
-    finally:
-        os.close(target)
 
 
 def apply_rlimits(rlimits):

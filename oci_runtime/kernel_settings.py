@@ -142,7 +142,9 @@ def apply_time_offsets(linux):
 def apply_sysctls(proc_handle, sysctls):
     """In the init, through the runtime's own procfs handle (procfs.py): the
     container's /proc/sys may be anything the bundle mounted there."""
-    from oci_runtime import procfs
+    if not sysctls:
+        return
+    from oci_runtime import procfs  # loaded by the parent (process.Spawn) when there are sysctls
 
     for key, value in sysctls.items():
         relative = "sys/" + key.replace(".", "/")

@@ -32,7 +32,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import atomicfile, cgroups, faults, importguard, init_plan, kernel_settings, log, namespaces, procfs, rootfs, shim
+from oci_runtime import atomicfile, cgroups, faults, importguard, init_plan, kernel_settings, log, namespaces, shim
 from oci_runtime import state as state_mod
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
@@ -117,12 +117,19 @@ class Spawn:
         try:
             self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
             self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
-            if config.get("hooks"):  # the children may not import (importguard.py): load it here
+            # The children may not import (importguard.py): what they need is loaded here.
+            # (Here, not at the top: exec imports this module and needs none of it.)
+            from oci_runtime.rootfs import assemble, inroot  # noqa: F401
+            if console is not None:
+                from oci_runtime.rootfs import console as _terminal  # noqa: F401
+            if config.get("hooks"):
                 from oci_runtime import hooks  # noqa: F401
             # Compiled here, on the host side: its messages reach --log, its errors come
             # before any namespace exists, and libseccomp is not needed inside.
             seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
             self.decided = init_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
+            if (config.get("linux") or {}).get("sysctl") or self.decided.lsm:
+                from oci_runtime import procfs  # noqa: F401
         except OSError as exc:
             self.close()
             raise OCIError(f"preparing the container's init: {describe(exc)}") from None
@@ -575,9 +582,15 @@ def _init(fd, spawn):
              "options": ["bind"]}])
     # The runtime's own procfs, opened before any of the config's mounts exist.
     needs_proc = (config.get("linux") or {}).get("sysctl") or spawn.decided.lsm
-    proc_handle = procfs.open_handle() if needs_proc else None
-    rootfs.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
-                   bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
+    proc_handle = None
+    if needs_proc:
+        from oci_runtime import procfs  # loaded by Spawn
+
+        proc_handle = procfs.open_handle()
+    from oci_runtime.rootfs import assemble, inroot  # loaded by Spawn, before the fork
+
+    assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
+                     bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
     faults.point("create:after-pivot")
     if config.get("hostname"):
         shim.sethostname(config["hostname"])
@@ -586,11 +599,13 @@ def _init(fd, spawn):
     if spawn.new_flags & namespaces.FLAGS["network"]:
         kernel_settings.loopback_up()
     kernel_settings.apply_sysctls(proc_handle, (config.get("linux") or {}).get("sysctl") or {})
-    with rootfs.Root.of_directory("/") as root:  # the container's, from here on
+    with inroot.Root.of_directory("/") as root:  # the container's, from here on
         if spawn.console is not None:
-            init_plan.setup_terminal(spawn.console, process, root)
+            from oci_runtime.rootfs import console  # loaded by Spawn
+
+            console.setup_terminal(spawn.console, process, root)
         init_plan.make_cwd(root, process.get("cwd", "/"))  # before a read-only root, as runc
-        rootfs.finish(config, root)
+        assemble.finish(config, root)
     kernel_settings.apply_process_attributes(config, shim)
     init_plan.apply_rlimits(process.get("rlimits") or ())
     if "umask" in process.get("user", {}):  # unset: keep the caller's, as the spec says

@@ -32,7 +32,8 @@ class CorruptState(OCIError):
 
 STATE_FILE = "state.json"
 # What `delete --force` needs if state.json is ever unreadable (a disk error, a
-# hand edit): the init's pid and start time and the cgroups.  Written with it.
+# hand edit): the init's pid and start time and the cgroups.  Written with it once
+# the init is known (create's final save, and update's).
 RECOVERY_FILE = "recovery.json"
 RECOVERY_KEYS = ("cgroups", "cgroups_created", "init_start_time")
 FIFO_NAME = "exec.fifo"
@@ -206,9 +207,10 @@ class State:
 
     def save(self):
         write_json_atomic(os.path.join(self.directory, STATE_FILE), self.data)
-        recovery = {k: self.private[k] for k in RECOVERY_KEYS if k in self.private}
-        recovery["pid"] = self.pid
-        write_json_atomic(os.path.join(self.directory, RECOVERY_FILE), recovery)
+        if self.pid:  # from create's final save on: the init is known (a "creating" one is not)
+            recovery = {k: self.private[k] for k in RECOVERY_KEYS if k in self.private}
+            recovery["pid"] = self.pid
+            write_json_atomic(os.path.join(self.directory, RECOVERY_FILE), recovery)
 
     @property
     def id(self):

@@ -179,6 +179,22 @@ class Runtime:
         return problems
 
 
+def all_cgroups():
+    """Every cgroup directory on the host (process_api's subtree is the machine's)."""
+    found = set()
+    for hierarchy in os.listdir(CGROUP_ROOT):
+        for directory, subdirs, _files in os.walk(os.path.join(CGROUP_ROOT, hierarchy)):
+            subdirs[:] = [d for d in subdirs if d != "process_api"]
+            found.add(directory)
+    return found
+
+
+def mount_table():
+    """This process's mount table, sorted lines of mountinfo."""
+    with open("/proc/self/mountinfo") as f:
+        return sorted(f.read().splitlines())
+
+
 def open_fds():
     """{fd: target} of this (the calling) process, to catch leaked descriptors."""
     found = {}

@@ -162,7 +162,7 @@ def test_listen_fds_are_passed_with_their_environment(rt):
     read_end, write_end = os.pipe()
     try:
         result = subprocess.run(
-            ["sh", "-c", f'LISTEN_PID=$$ exec "$@"', "sh", RUNTIME, "--root", rt.root, "run", "-b", str(bundle),
+            ["sh", "-c", 'LISTEN_PID=$$ exec "$@"', "sh", RUNTIME, "--root", rt.root, "run", "-b", str(bundle),
              rt.new_id()],
             capture_output=True, text=True, timeout=30, close_fds=False,
             preexec_fn=lambda: os.dup2(write_end, 3), env=dict(os.environ, LISTEN_FDS="1"),

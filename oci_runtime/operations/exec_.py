@@ -16,7 +16,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import cgroups, config as config_mod, faults, init_plan, log, namespaces, procfs, rootfs, shim
+from oci_runtime import cgroups, config as config_mod, faults, init_plan, log, namespaces, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ExecFailed, OCIError, message_of
 from oci_runtime.operations.run import FORWARDED, _forward, _receive_master, _relay_until_exit
@@ -103,14 +103,21 @@ def _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd):
 def _final(fd, process, waiter_fd, console, decided):
     faults.point("exec:in-container")  # visible in the container's pid namespace from here
     if console is not None:
-        with rootfs.Root.of_directory("/") as root:  # setns(mnt) made it the container's
-            init_plan.setup_terminal(console, process, root, bind_console=False)
+        from oci_runtime.rootfs import console as terminal  # loaded by _spawn before the fork
+        from oci_runtime.rootfs.inroot import Root
+
+        with Root.of_directory("/") as root:  # setns(mnt) made it the container's
+            terminal.setup_terminal(console, process, root, bind_console=False)
     init_plan.apply_rlimits(process.get("rlimits") or ())
     if "umask" in process.get("user", {}):
         os.umask(process["user"]["umask"])
     env = init_plan.environment(process, decided.listen_fds)
     exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    proc_handle = procfs.open_handle() if decided.lsm else None
+    proc_handle = None
+    if decided.lsm:
+        from oci_runtime import procfs  # loaded by _spawn
+
+        proc_handle = procfs.open_handle()
     plan_fd = init_plan.write_plan(fd, None, process, decided, env, exe, (), proc_handle)
     for inherited in (fd, plan_fd):
         os.set_inheritable(inherited, True)
@@ -158,6 +165,8 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
     relay = None
     console = None
     if process.get("terminal"):
+        import oci_runtime.rootfs.console  # noqa: F401 - the child needs them and may not import
+        import oci_runtime.rootfs.inroot  # noqa: F401
         if opts["console_socket"]:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             console.connect(os.path.abspath(opts["console_socket"]))
@@ -169,6 +178,8 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
     waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
     seccomp_plan = init_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
     decided = init_plan.HostDecisions(process, opts["preserve_fds"] or 0, seccomp_plan)
+    if decided.lsm:
+        import oci_runtime.procfs  # noqa: F401 - the child needs it and may not import
     try:
         pid = fork_with_channel(
             lambda fd: _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd),

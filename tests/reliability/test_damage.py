@@ -3,7 +3,6 @@ a command killed in the middle of a write, a state.json that is truncated or
 garbage, a bundle that was removed, no file descriptors left, and two --roots
 whose containers share a parent cgroup.  In every case: a clear one-line error
 naming the cause, and `delete --force` leaves nothing behind."""
-import json
 import os
 import resource
 

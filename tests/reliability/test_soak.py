@@ -15,7 +15,7 @@ import os
 import threading
 import time
 
-from conftest import CGROUP_ROOT, child_pids, open_fds, processes_in_cgroup
+from conftest import all_cgroups, child_pids, mount_table, open_fds, processes_in_cgroup
 
 from .helpers import light_bundle
 
@@ -23,24 +23,10 @@ COUNT = int(os.environ.get("OCI_RUNTIME_SOAK", "500"))
 PARALLEL = int(os.environ.get("OCI_RUNTIME_SOAK_PARALLEL", "3"))
 
 
-def _mounts():
-    with open("/proc/self/mountinfo") as f:
-        return sorted(f.read().splitlines())
-
-
-def _cgroups():
-    found = set()
-    for hierarchy in os.listdir(CGROUP_ROOT):
-        for directory, subdirs, _files in os.walk(os.path.join(CGROUP_ROOT, hierarchy)):
-            subdirs[:] = [d for d in subdirs if d != "process_api"]
-            found.add(directory)
-    return found
-
-
 def _snapshot(rt):
     return {
-        "mounts": _mounts(),
-        "cgroups": _cgroups(),
+        "mounts": mount_table(),
+        "cgroups": all_cgroups(),
         "processes in test cgroups": processes_in_cgroup(rt.cgroup_parent),
         "children": child_pids(),
         "fds": open_fds(),

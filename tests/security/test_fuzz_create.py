@@ -18,8 +18,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import CGROUP_ROOT
+from conftest import all_cgroups, mount_table
 from reliability.helpers import shared_rootfs
+from test_hostile_input import paths_of
 
 EXAMPLES = int(os.environ.get("OCI_RUNTIME_FUZZ_EXAMPLES", "120"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
@@ -89,30 +90,6 @@ linux_edits = st.fixed_dictionaries({}, optional={
         "devices": st.lists(st.fixed_dictionaries({"allow": json_values}, optional={"access": st.text(max_size=4)}),
                             max_size=2)}),
 })
-
-
-def document_paths(document, prefix=()):
-    yield prefix
-    if isinstance(document, dict):
-        for key, value in document.items():
-            yield from document_paths(value, prefix + (key,))
-    elif isinstance(document, list):
-        for i, value in enumerate(document):
-            yield from document_paths(value, prefix + (i,))
-
-
-def all_cgroups():
-    found = set()
-    for hierarchy in os.listdir(CGROUP_ROOT):
-        for directory, subdirs, _ in os.walk(os.path.join(CGROUP_ROOT, hierarchy)):
-            subdirs[:] = [d for d in subdirs if d != "process_api"]
-            found.add(directory)
-    return found
-
-
-def mount_table():
-    with open("/proc/self/mountinfo") as f:
-        return sorted(f.read().splitlines())
 
 
 class Harness:
@@ -186,7 +163,7 @@ def test_fuzzed_configs_through_a_real_create(harness, data):
             st.lists(hook, max_size=2), max_size=3), label="hook set")
     config = json.loads(json.dumps(config))  # the draws may share objects with the strategies
     for _ in range(data.draw(st.integers(0, 2), label="replacements")):
-        where = data.draw(st.sampled_from([p for p in document_paths(config) if p]), label="path")
+        where = data.draw(st.sampled_from([p for p in paths_of(config) if p]), label="path")
         target = config
         for part in where[:-1]:
             target = target[part]
