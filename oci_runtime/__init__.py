@@ -6,9 +6,10 @@ Module map (one concern each):
   config      typed, complete and fast checking of config.json
   state       the state store under --root: state.json, locks, status from the kernel
   process     the create path: parent/child protocol, the forks, the init's last steps
-  rootfs      the container's filesystem view, every path through a descriptor of the
-              root (inroot), mounts built detached (mounts), /proc and /sys rules
-              (kernelfs), /dev (dev), pivot_root (switch), masked paths (masks)
+  rootfs      the container's filesystem view: every path through a descriptor of the
+              root (inroot), mounts built detached and the /proc, /sys rules (mounts),
+              /dev (dev), the order, pivot_root and masked paths (assemble), the pty
+              (console)
   importguard no Python import once a child enters the container's namespaces
   atomicfile  files replaced whole (O_TMPFILE + linkat), pid files
   mountinfo   /proc/self/mountinfo with its octal escapes decoded

@@ -208,9 +208,19 @@ class State:
     def save(self):
         write_json_atomic(os.path.join(self.directory, STATE_FILE), self.data)
         if self.pid:  # from create's final save on: the init is known (a "creating" one is not)
-            recovery = {k: self.private[k] for k in RECOVERY_KEYS if k in self.private}
-            recovery["pid"] = self.pid
-            write_json_atomic(os.path.join(self.directory, RECOVERY_FILE), recovery)
+            self._save_recovery()
+
+    def _save_recovery(self):
+        """Written in place, not replaced atomically: it is only read when state.json
+        cannot be, and a torn write just leaves nothing to recover (as before it)."""
+        recovery = {k: self.private[k] for k in RECOVERY_KEYS if k in self.private}
+        recovery["pid"] = self.pid
+        fd = os.open(os.path.join(self.directory, RECOVERY_FILE),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, json.dumps(recovery).encode())
+        finally:
+            os.close(fd)
 
     @property
     def id(self):

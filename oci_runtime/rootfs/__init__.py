@@ -6,7 +6,7 @@ with it.  Order (as runc):
 
   prepare()   make "/" a slave (host mounts still propagate in, ours never
               out); bind the rootfs onto itself; mount config.mounts in order
-              (mounts.py, kernelfs.py); create /dev nodes and links (dev.py);
+              (mounts.py); create /dev nodes and links (dev.py);
               run the createContainer hook point; pivot_root, or with
               --no-pivot hide the host's procfs/sysfs and chroot
   finish()    after the switch: masked paths, read-only paths, read-only root
@@ -16,8 +16,8 @@ a descriptor of the root with openat2(RESOLVE_IN_ROOT), and every mount is
 built detached and attached to a descriptor with move_mount.
 
 Modules: assemble (prepare, finish: the order above, the switch, the masks),
-inroot (the Root), mounts (a mount's options, and how each is built), kernelfs
-(the /proc, /sys rules), dev, console (the pty and /dev/console).  This file
+inroot (the Root), mounts (a mount's options, the /proc and /sys rules, and how
+each mount is built), dev, console (the pty and /dev/console).  This file
 imports none of them: `exec` needs only inroot and console, and every module
 costs start-up time on every create (a few, each a concern of its own, rather
 than one per function).

@@ -14,7 +14,7 @@ refused, as for a user namespace's locked mounts, covered with a tmpfs), as
 runc does (issue 16, finding 8).
 
 After the switch: masked paths, read-only paths, a read-only root.  /proc is
-the container's by then (a procfs, kernelfs.py); still nothing goes through a
+the container's by then (a procfs, mounts.py); still nothing goes through a
 path the container could have redirected: each target is opened through the
 Root with its last name not followed, and each mount is a detached one (a
 clone of the verified /dev/null, a new read-only tmpfs, a read-only clone of
@@ -26,7 +26,7 @@ import stat
 
 from oci_runtime import mountinfo, shim
 from oci_runtime.rootfs import dev, mounts
-from oci_runtime.rootfs.kernelfs import MountError
+from oci_runtime.rootfs.mounts import MountError
 from oci_runtime.rootfs.mounts import PROPAGATION_FLAGS, attach, clone, new_filesystem, set_attributes
 
 

@@ -10,7 +10,7 @@ the same path is bind-mounted instead, descriptor to descriptor.
 import os
 import stat
 
-from oci_runtime.rootfs.kernelfs import MountError
+from oci_runtime.rootfs.mounts import MountError
 from oci_runtime.rootfs.mounts import attach, clone
 
 DEFAULT_DEVICES = (  # name, major, minor
