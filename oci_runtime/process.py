@@ -178,6 +178,7 @@ def create(root, container_id, config, opts):
             # parent that does not exist (harmless), never an unlisted one that does.
             register_parents(held, cgroups.missing(cgroup_paths), cgroup_paths)
             made["created"] = cgroups.create(cgroup_paths)
+            register_parents(held, made["created"], cgroup_paths)
         st.private["cgroups_created"] = made["created"]
         faults.point("create:after-cgroup")
         _apply_resources(cgroup_paths, config)
@@ -461,8 +462,9 @@ def _undo(st, made):
             except ProcessLookupError:
                 pass
         try:
-            cgroups.remove(made["cgroups"], made["created"])
-            remove_unused_parents(os.path.dirname(st.directory), made["cgroups"])
+            cgroups.remove(made["cgroups"])
+            remove_unused_parents(os.path.dirname(st.directory), made["cgroups"],
+                                  set(st.private.get("cgroups_created") or ()) | set(made["created"]))
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")
     state_mod.remove_state_dir(st.directory)

@@ -210,17 +210,12 @@ def is_frozen(paths):
     return False
 
 
-def remove(paths, created=(), timeout=5.0):
-    """Remove the container's cgroups (waiting briefly for exiting tasks), then any
-    parents this runtime created that are now empty."""
+def remove(paths, timeout=5.0):
+    """Remove the container's own cgroups (waiting briefly for exiting tasks).  The
+    parents it made go with cgroups.parents.remove_unused, under its lock."""
     deadline = time.monotonic() + timeout
     for directory in paths.values():
         _rmdir_retrying(directory, deadline)
-    for directory in sorted(set(created) - set(paths.values()), key=len, reverse=True):
-        try:
-            os.rmdir(directory)
-        except OSError:
-            pass  # shared with another container, or already gone
 
 
 def _rmdir_retrying(directory, deadline):

@@ -75,23 +75,34 @@ def _store(directory, parents):
             pass
 
 
-def register(held, to_create, own_paths):
-    """List the parents among ``to_create`` *before* they are made (``held``: the
-    RootLock, held until they are): a create killed in between leaves a listed
-    parent that does not exist, which the next write drops, never a parent that
-    exists unlisted and would outlive every container."""
-    parents = set(to_create) - set(own_paths.values())
-    if parents:
-        _store(held.root, _existing(_load(held.root)) | parents)
+def register(held, dirs, own_paths):
+    """List the parents among ``dirs`` (``held``: the RootLock).  create calls it
+    twice under one hold: with the parents it is *about* to make, so a create
+    killed in between leaves a listed parent that does not exist (the next write
+    drops it), never one that exists unlisted and would outlive every container;
+    and with those it did make (a parent someone else removed meanwhile is made
+    again, and must be listed too)."""
+    parents = set(dirs) - set(own_paths.values())
+    if not parents:
+        return
+    listed = _load(held.root)
+    if not parents <= listed:
+        _store(held.root, _existing(listed) | parents)
 
 
-def remove_unused(root, own_paths):
-    """Remove every listed ancestor of ``own_paths`` that is now empty, deepest first."""
+def remove_unused(root, own_paths, created=()):
+    """Remove every listed ancestor of ``own_paths``, and every parent the container
+    recorded as made by its create (``created``), that is now empty, deepest first.
+    Only here, under the lock: a parent removed without it could vanish between
+    another create's check that it exists and its mkdir inside it, and be made
+    again by that create unlisted (the kill soak found this)."""
+    own = set(own_paths.values())
     with RootLock(root) as held:
         listed = _load(held.root)
-        if not listed:
+        mine = {p for p in listed if any(d.startswith(p + "/") for d in own)}
+        mine |= {p for p in created if p not in own and any(d.startswith(p + "/") for d in own)}
+        if not mine:
             return
-        mine = [p for p in listed if any(d.startswith(p + "/") for d in own_paths.values())]
         for parent in sorted(mine, key=len, reverse=True):
             try:
                 os.rmdir(parent)

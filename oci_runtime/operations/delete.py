@@ -32,8 +32,8 @@ def destroy(st, timeout=10.0):
         time.sleep(0.002)
     faults.point("delete:after-kill")
     if paths:
-        cgroups.remove(paths, st.private.get("cgroups_created") or ())
-        remove_unused_parents(os.path.dirname(st.directory), paths)
+        cgroups.remove(paths)
+        remove_unused_parents(os.path.dirname(st.directory), paths, st.private.get("cgroups_created") or ())
     faults.point("delete:after-cgroup-remove")
     remove_state_dir(st.directory)
     if st.private.get("hooks", {}).get("poststop"):
