@@ -128,3 +128,15 @@ def test_container_mounts_never_reach_the_host(rt):
     with open(f"/proc/{pid}/mountinfo") as f:
         inside = mountinfo(f.read())
     assert any(x.startswith("shared:") for x in inside["/"][1])
+
+
+def test_dotdot_in_a_destination_comes_after_its_symlinks(rt):
+    """runc's securejoin: "/link/../x" with link -> /a/b is /a/x, not /x."""
+    def edit(config):
+        config["mounts"].append({"destination": "/link/../x", "type": "tmpfs", "source": "tmpfs",
+                                 "options": ["mode=1751"]})
+
+    bundle = rt.bundle(["sh", "-c", "stat -c %a /a/x; [ -e /x ] && echo also-at-root; true"], edit=edit)
+    (bundle / "rootfs" / "a" / "b").mkdir(parents=True)
+    os.symlink("/a/b", bundle / "rootfs" / "link")
+    assert rt.run(bundle).stdout.split() == ["1751"]

@@ -240,3 +240,17 @@ def test_validate_command(tmp_path):
     bad = subprocess.run([RUNTIME, "validate", str(tmp_path / "config.json")], capture_output=True, text=True)
     assert bad.returncode == 1
     assert "process.user.uid" in bad.stderr and "linux.namespaces.6.type" in bad.stderr
+
+
+def test_dotdot_after_a_symlink_is_resolved_physically(tmp_path):
+    """As runc's securejoin: "/link/../x" is x next to the link's *target*."""
+    from oci_runtime.rootfs.inroot import Root
+
+    root_dir = tmp_path / "root"
+    (root_dir / "a" / "b").mkdir(parents=True)
+    os.symlink("/a/b", root_dir / "link")
+    with Root.of_directory(str(root_dir)) as root:
+        os.close(root.make("/link/../x"))
+        os.close(root.make("/missing/../y"))
+    assert (root_dir / "a" / "x").is_dir() and not (root_dir / "x").exists()
+    assert (root_dir / "missing").is_dir() and (root_dir / "y").is_dir()

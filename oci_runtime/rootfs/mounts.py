@@ -307,7 +307,10 @@ def _kernel_messages(fs):
 
 def mount_entry(root, entry, cgroup_paths, cgroupns):
     """Mount one config.mounts entry inside ``root`` (a Root on the rootfs)."""
-    destination = lexical(entry["destination"])  # the spec allows relative: relative to "/"
+    # The name the spec gives meaning to (/proc, /sys, ...), lexically clean; the
+    # destination itself is resolved as written (a relative one relative to "/"),
+    # ".." after the symlinks before it, as runc's securejoin does.
+    destination = lexical(entry["destination"])
     fstype = entry.get("type") or ""
     source = entry.get("source") or fstype or "none"
     opts = MountOptions(entry.get("options"))
@@ -321,7 +324,7 @@ def mount_entry(root, entry, cgroup_paths, cgroupns):
     kind = "file" if is_bind and not os.path.isdir(source) else "dir"
     no_symlinks = must_avoid_symlinks(destination, fstype)
     try:
-        target = root.make(destination, kind, no_symlinks=no_symlinks)
+        target = root.make(entry["destination"], kind, no_symlinks=no_symlinks)
     except OSError as exc:
         if no_symlinks and exc.errno == 40:  # ELOOP: a symlink on the way
             raise MountError(f'{what}: filesystem "{fstype or "bind"}" must be mounted on ordinary directory '
