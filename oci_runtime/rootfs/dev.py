@@ -10,8 +10,8 @@ the same path is bind-mounted instead, descriptor to descriptor.
 import os
 import stat
 
-from oci_runtime.rootfs.mounts import MountError
-from oci_runtime.rootfs.mounts import attach, clone
+from oci_runtime.rootfs.inroot import clear_name
+from oci_runtime.rootfs.mounts import MountError, attach, clone
 
 DEFAULT_DEVICES = (  # name, major, minor
     ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7),
@@ -44,14 +44,8 @@ def setup_dev(root):
 
 
 def _link(dev, name, target):
-    try:
-        existing = os.stat(name, dir_fd=dev, follow_symlinks=False)
-    except FileNotFoundError:
-        existing = None
-    if existing is not None:
-        if stat.S_ISDIR(existing.st_mode):
-            return  # the image made it a directory: left as it is (runc too)
-        os.unlink(name, dir_fd=dev)
+    if clear_name(dev, name) == "directory":
+        return  # the image made it a directory: left as it is (runc too)
     os.symlink(target, name, dir_fd=dev)
 
 

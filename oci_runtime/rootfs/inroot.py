@@ -197,20 +197,28 @@ class Root:
         entry of that name is removed first.  Returns the O_PATH descriptor of the node."""
         parent, name = self.parent(path, create=True)
         try:
-            try:
-                existing = os.stat(name, dir_fd=parent, follow_symlinks=False)
-            except FileNotFoundError:
-                existing = None
-            if existing is not None:
-                if stat.S_ISDIR(existing.st_mode):
-                    raise InRootError(f"{path} is a directory in the container")
-                os.unlink(name, dir_fd=parent)
+            if clear_name(parent, name) == "directory":
+                raise InRootError(f"{path} is a directory in the container")
             os.mknod(name, mode, device, dir_fd=parent)
             if uid is not None:
                 os.chown(name, uid, gid, dir_fd=parent, follow_symlinks=False)
             return os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
         finally:
             os.close(parent)
+
+
+def clear_name(parent, name):
+    """Make room for a new entry ``name`` in the directory open as ``parent``: a
+    non-directory there (a symlink too: never followed) is unlinked.  Returns
+    "directory" if a directory is there (left alone), else None."""
+    try:
+        existing = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(existing.st_mode):
+        return "directory"
+    os.unlink(name, dir_fd=parent)
+    return None
 
 
 def _create(parent, name, is_file, file_mode):
