@@ -1,6 +1,7 @@
 """Messages between `create` and the processes it forks, over one socketpair.
 
 Each message is one JSON object on one line with a "type":
+  {"type": "cgroups"}             create has made the cgroups: the child may join
   {"type": "pid", "pid": N}       the intermediate child reports the init's pid
   {"type": "ready", "msg": ""}    the waiting init (C) has finished set-up
   {"type": "error", "msg": "..."} a child failed; msg is the real cause
