@@ -1,27 +1,40 @@
 """oci-runtime: an OCI runtime-spec container runtime with runc's command-line contract.
 
-Module map (one concern each):
-  cli         argument parsing and dispatch, error reporting, exit codes
-  operations  one module per subcommand (create, start, state, kill, delete, run, ...)
-  config      typed, complete and fast checking of config.json
-  state       the state store under --root: state.json, locks, status from the kernel
-  process     the create path: parent/child protocol, the forks, the init's last steps
-  rootfs      the container's filesystem view: every path through a descriptor of the
-              root (inroot), mounts built detached and the /proc, /sys rules (mounts),
-              /dev (dev), the order, pivot_root and masked paths (assemble), the pty
-              (console)
-  importguard no Python import once a child enters the container's namespaces
-  atomicfile  files replaced whole (O_TMPFILE + linkat), pid files
-  mountinfo   /proc/self/mountinfo with its octal escapes decoded
-  namespaces  namespace flags, joining by path, type checks
-  cgroups     cgroup placement and removal
-  capabilities capability names and masks
-  shim        the cffi syscall wrappers, turned into OSError
-  procfs      the runtime's own procfs handle for writes to /proc (docs/security.md)
-  seccomp     linux.seccomp compiled with libseccomp; notify listener hand-over
-  sync        messages between create and its children
-  log         --log / --log-format output
-  faults      named fault points (crash/stall at a step) for the reliability tests
+Module map (one concern each; docs/architecture.md draws the layers):
+
+  cli, cliparse  the command line: parsing, dispatch, error reporting, exit codes
+  operations/   one thin module per subcommand: flags in, a lifecycle call, output
+  api           the public Python API (Runtime): the same lifecycle calls, typed
+  lifecycle/    the library: one module per operation (create, start, run,
+                execute, kill, delete, pause); no printing, no flag parsing
+  process/      the forks and what passes between them: spawn (fork + channel,
+                shared by create and exec), messages, container_init (create's
+                children), waiter_plan (what the C waiter does), terminal
+  config        typed, complete and fast checking of config.json
+  state         the state store under --root: state.json, locks, status from the kernel
+  rootfs/       the container's filesystem view: every path through a descriptor of the
+                root (inroot), mounts built detached and the /proc, /sys rules (mounts),
+                /dev (dev), the order, pivot_root and masked paths (assemble), the pty
+                (console)
+  cgroups/      cgroup placement, limits, stats, freezing, removal
+  namespaces    namespace flags, joining by path, type checks
+  capabilities  capability names and masks
+  kernel_settings sysctls, time offsets, loopback, LSM and personality attributes
+  seccomp       linux.seccomp compiled with libseccomp; notify listener hand-over
+  hooks         the runtime-spec hooks and the state they are given
+  importguard   no Python import once a child enters the container's namespaces
+  atomicfile    files replaced whole (O_TMPFILE + linkat), pid files
+  mountinfo     /proc/self/mountinfo with its octal escapes decoded
+  procfs        the runtime's own procfs handle for writes to /proc (docs/security.md)
+  netdevices    linux.netDevices moved into the container's network namespace
+  shim          the cffi syscall wrappers, turned into OSError
+  log           --log / --log-format output
+  errors        the exception types and how they are shown
+  spec_default  the config.json `spec` writes (runc spec's)
+  faults        named fault points (crash/stall at a step) for the reliability tests
+  image/        OCI image layouts unpacked into bundles (`bundle`)
+  launch        the installed command's entry point (after the C launcher)
+  fastjson, signals, sockets  light stand-ins for json, signal, socket (start-up time)
 """
 
 __version__ = "0.1.0"

@@ -271,6 +271,16 @@ def check(config):
     return config
 
 
+def check_process(process, path="process"):
+    """A process object on its own (exec --process, the process exec builds)."""
+    return _PROCESS(process, path)
+
+
+def check_resources(resources, path="linux.resources"):
+    """A resources object on its own (update --resources and its flags)."""
+    return _RESOURCES(resources, path)
+
+
 # A hostile bundle must not make the runtime read gigabytes: real configs are KiBs.
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 

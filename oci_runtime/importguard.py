@@ -12,7 +12,7 @@ creates any namespace (process._child_guard).  From then on only modules
 already loaded, built into the interpreter or frozen into it can be
 imported; anything else fails loudly with an ImportError that names the
 module, and the child reports it as its error.  What the children need is
-imported by the parent first (process.Spawn, operations/exec_.py).
+imported before the seal (lifecycle.create.Spawn.load_modules, lifecycle/execute.py).
 Test: tests/security/test_no_imports_inside.py plants a module under every
 stdlib and oci_runtime name in the rootfs and drives every subcommand.
 """

@@ -4,7 +4,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import shutil
 import stat
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 
 from conftest import RUNTIME
 from imagekit import (Layout, archive, dir_, entry, hard, opaque, reg, single_image, sym,
-                      tar_bytes, whiteout, MTIME)
+                      whiteout, MTIME)
 from oci_runtime.image import imageconfig
 from oci_runtime.image.errors import ImageError
 from oci_runtime.image.layout import host_platform, parse_reference

@@ -12,7 +12,7 @@ from conftest import RUNTIME
 from oci_runtime import config as config_mod
 from oci_runtime.cliparse import Flag, parse
 from oci_runtime.errors import ConfigError, OCIError, UsageError
-from oci_runtime.operations.kill import parse_signal
+from oci_runtime.lifecycle.kill import parse_signal
 from oci_runtime.spec_default import default_spec
 from oci_runtime.state import validate_id
 

@@ -1,11 +1,12 @@
-"""`oci-runtime create`: set up a container whose init waits for `start`."""
+"""`oci-runtime create [flags] <id>`: set up a container whose init waits for `start`."""
 import os
 
 from oci_runtime import config as config_mod
-from oci_runtime.process import CreateOptions, create
+from oci_runtime.lifecycle.create import CreateOptions, create
 
 
 def options_from(opts):
+    """CreateOptions from the flags create and run share."""
     return CreateOptions(
         bundle=opts["bundle"] or os.getcwd(),
         console_socket=opts["console_socket"],
@@ -18,6 +19,5 @@ def options_from(opts):
 
 def main(g, opts, args):
     create_options = options_from(opts)
-    config = config_mod.load(create_options.bundle)
-    create(g["root"], args[0], config, create_options)
+    create(g["root"], args[0], config_mod.load(create_options.bundle), create_options)
     return 0

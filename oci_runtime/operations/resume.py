@@ -1,4 +1,7 @@
-"""`oci-runtime resume <id>`: thaw a paused container (see pause.py)."""
-from oci_runtime.operations.pause import resume
+"""`oci-runtime resume <id>`: thaw a paused container."""
+from oci_runtime.lifecycle.pause import resume
 
-main = resume
+
+def main(g, opts, args):
+    resume(g["root"], args[0])
+    return 0

@@ -1,60 +1,7 @@
-"""`oci-runtime start`: let a created container's init exec the user process.
-
-The waiting init holds the exec fifo open for reading; opening it for
-writing without blocking fails with ENXIO if no init is waiting any more.
-One byte releases the init; removing the fifo marks the container running.
-"""
-import errno
-import os
-
-from oci_runtime import faults
-from oci_runtime.errors import OCIError
-from oci_runtime.state import open_container
+"""`oci-runtime start <id>`: let a created container's init exec the user process."""
+from oci_runtime.lifecycle.start import start
 
 
 def main(g, opts, args):
-    st, lock = open_container(g["root"], args[0])
-    with lock:
-        status = st.status()
-        if status == "stopped":
-            raise OCIError("cannot start a container that has stopped" + _why_stopped(st))
-        if status != "created":
-            raise OCIError(f"cannot start an already {status} container")
-        try:
-            fd = os.open(st.fifo_path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                raise OCIError("cannot start a container that has stopped" + _why_stopped(st)) from None
-            raise
-        faults.point("start:after-fifo-open")
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
-        faults.point("start:after-fifo-write")
-        os.unlink(st.fifo_path)
-        if st.private.get("hooks", {}).get("poststart"):
-            _run_poststart(st)
+    start(g["root"], args[0])
     return 0
-
-
-def _why_stopped(st):
-    """The real cause when the kernel knows it (an init OOM-killed while it waited)."""
-    from oci_runtime import cgroups
-
-    if cgroups.oom_kills(st.private.get("cgroups") or {}):
-        return ": its init was killed by the OOM killer (out of memory during container setup)"
-    return ""
-
-
-def _run_poststart(st):
-    """runtime-spec 1.3: a failed poststart hook is an error and the container is stopped."""
-    from oci_runtime import hooks
-    from oci_runtime.operations.kill import signal_all, signal_init
-
-    try:
-        hooks.run(st.private["hooks"], "poststart", hooks.hook_state(st, "running"))
-    except OCIError:
-        signal_init(st, 9)
-        signal_all(st, 9)
-        raise

@@ -79,7 +79,7 @@ def _check_before_update(paths, merged):
 
 def main(g, opts, args):
     requested = _requested(opts)
-    config_mod._RESOURCES(requested, "linux.resources")
+    config_mod.check_resources(requested)
     st, lock = open_container(g["root"], args[0])
     with lock:
         if st.status() == "stopped":

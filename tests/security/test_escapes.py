@@ -2,7 +2,7 @@
 import hashlib
 import os
 
-from oci_runtime import init_plan
+from oci_runtime.process import waiter_plan
 
 
 def test_mount_destination_with_dotdot_stays_in_the_rootfs(rt, tmp_path):
@@ -29,7 +29,7 @@ def test_device_path_through_a_symlinked_dev_stays_in_the_rootfs(rt, tmp_path):
 
 
 def test_the_waiting_init_is_a_sealed_memfd_not_the_installed_file(rt):
-    before = hashlib.sha256(open(init_plan.WAITER, "rb").read()).hexdigest()
+    before = hashlib.sha256(open(waiter_plan.WAITER, "rb").read()).hexdigest()
     container_id = rt.create(rt.bundle(["sleep", "60"]))
     pid = rt.state(container_id)["pid"]
     assert os.readlink(f"/proc/{pid}/exe").startswith("/memfd:oci-runtime-init")
@@ -40,4 +40,4 @@ def test_the_waiting_init_is_a_sealed_memfd_not_the_installed_file(rt):
     else:
         os.close(fd)
         raise AssertionError("the waiting init's executable could be opened for writing")
-    assert hashlib.sha256(open(init_plan.WAITER, "rb").read()).hexdigest() == before
+    assert hashlib.sha256(open(waiter_plan.WAITER, "rb").read()).hexdigest() == before

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from imagekit import dir_, hard, reg, single_image, sym, whiteout, tar_bytes
+from imagekit import dir_, hard, reg, single_image, sym, whiteout
 from oci_runtime.image.errors import ImageError
 from oci_runtime.image.imageconfig import resolve_user
 from oci_runtime.image.unpack import make_bundle

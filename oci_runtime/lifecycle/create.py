@@ -1,12 +1,13 @@
-"""The create path: from a checked config to an init waiting for `start`.
+"""create: from a checked config to an init waiting for `start`.
 
-Process tree and messages (see sync.py for the wire format):
+Process tree and messages (process/messages.py has the wire format):
 
   create (parent, Python)
    |  makes the state dir and exec fifo; forks; makes the cgroups and sets
    |  their limits while the child loads its modules; sends {"cgroups"}
-   +- intermediate (Python): waits for {"cgroups"}, joins the cgroups, setns() into joined
-   |    namespaces, unshare()s the new ones, forks, sends {"pid"}, exits
+   +- intermediate (Python, process/container_init.py): waits for
+   |    {"cgroups"}, joins the cgroups, setns() into joined namespaces,
+   |    unshare()s the new ones, forks, sends {"pid"}, exits
    |    +- init (Python, pid 1 of a new pid namespace): mounts, /dev,
    |         pivot_root, hostname, rlimits, resolves the executable, then
    |         execs the static C waiter from a sealed memfd
@@ -18,8 +19,8 @@ Process tree and messages (see sync.py for the wire format):
 
 The intermediate is skipped in the common case (a new pid namespace, no user
 or time namespace, no pid namespace to join): create forks the init straight
-into a new pid namespace (_fork_into_new_pid_namespace), and the init itself
-joins its cgroups and unshares the other namespaces, then sends {"pid"}
+into a new pid namespace (spawn.fork_into_new_pid_namespace), and the init
+itself joins its cgroups and unshares the other namespaces, then sends {"pid"}
 without a pid (create knows it from the fork).  That saves a fork of the
 interpreter and its exit on every create.  A user namespace must own the pid
 namespace, and time offsets must be written before a process enters the time
@@ -28,17 +29,18 @@ namespace, so those still go through the intermediate.
 The parent is a child subreaper while it works, so if anything fails the
 init is re-parented to it and can be killed and reaped.
 """
-import errno
-import gc
 import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import atomicfile, cgroups, faults, importguard, init_plan, kernel_settings, log, namespaces, shim
+from oci_runtime import atomicfile, cgroups, faults, kernel_settings, log, namespaces
 from oci_runtime import state as state_mod
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
-from oci_runtime.sync import Reader, describe, send
+from oci_runtime.process import container_init, waiter_plan
+from oci_runtime.process.messages import describe, send
+from oci_runtime.process.spawn import (fork_into_new_pid_namespace, fork_with_channel, hand_seccomp_listener,
+                                       listener_fd, reap, write_id_mappings)
 
 
 class CreateOptions:
@@ -91,8 +93,8 @@ def check_host_side(config, bundle, opts):
         raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
     if not config["process"].get("terminal") and has_console:
         raise OCIError("cannot use console socket if oci-runtime will not detach or allocate tty")
-    if not os.path.exists(init_plan.WAITER):
-        raise OCIError(f"installation is incomplete: {init_plan.WAITER} is missing (reinstall oci-runtime)")
+    if not os.path.exists(waiter_plan.WAITER):
+        raise OCIError(f"installation is incomplete: {waiter_plan.WAITER} is missing (reinstall oci-runtime)")
     return rootfs_dir, new_flags, joins
 
 
@@ -118,11 +120,11 @@ class Spawn:
         self.decided = None
         try:
             self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
-            self.waiter_fd = init_plan.sealed_copy(init_plan.WAITER)
+            self.waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
             # Compiled here, on the host side: its messages reach --log, its errors come
             # before any namespace exists, and libseccomp is not needed inside.
-            seccomp_plan = init_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
-            self.decided = init_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
+            seccomp_plan = waiter_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
+            self.decided = waiter_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
         except OSError as exc:
             self.close()
             raise OCIError(f"preparing the container's init: {describe(exc)}") from None
@@ -250,37 +252,6 @@ def _connect_console(path):
     return sock
 
 
-def fork_with_channel(child_body, serve, fork=os.fork):
-    """Fork ``child_body(fd)`` (it never returns) with a socketpair to it, and run
-    ``serve(Reader, child_pid)`` here until the children are done.  This process is a
-    child subreaper meanwhile, so grandchildren re-parent to it when the child exits.
-    Shared by create and exec."""
-    try:
-        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    except OSError as exc:
-        raise OCIError(f"creating the socket to the container's process: {exc.strerror}") from None
-    shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
-    # Frozen for the fork: the child's garbage collections then never walk the
-    # parent's objects, which would copy every page they sit on (copy-on-write);
-    # that was ~1.4 ms of the child's CPU in every create.
-    gc.freeze()
-    try:
-        try:
-            pid = fork()
-        except BaseException:
-            gc.unfreeze()
-            raise
-        if pid == 0:
-            parent_end.close()
-            child_body(child_end.detach())
-        gc.unfreeze()
-        child_end.close()
-        return serve(Reader(parent_end.fileno()), pid)
-    finally:
-        parent_end.close()
-        shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 0)
-
-
 def _spawn(spawn, made, make_cgroups):
     """Fork the first child, then make the cgroups while it loads its modules (two
     cores do both at once); "cgroups" tells it they are ready to join."""
@@ -290,15 +261,15 @@ def _spawn(spawn, made, make_cgroups):
         try:
             make_cgroups()
         except BaseException:
-            _reap(pid)  # it waits for "cgroups": not in any cgroup, no namespace joined
+            reap(pid)  # it waits for "cgroups": not in any cgroup, no namespace joined
             raise
         send(reader.fd, "cgroups")
         return _await_ready(reader, pid, spawn, made, child_is_init=direct)
 
     if direct:
-        fork_with_channel(lambda fd: _direct_init(fd, spawn), serve, fork=_fork_into_new_pid_namespace)
+        fork_with_channel(lambda fd: container_init.direct_init(fd, spawn), serve, fork=fork_into_new_pid_namespace)
     else:
-        fork_with_channel(lambda fd: _intermediate(fd, spawn), serve)
+        fork_with_channel(lambda fd: container_init.intermediate(fd, spawn), serve)
 
 
 def _init_can_be_forked_directly(spawn):
@@ -307,31 +278,6 @@ def _init_can_be_forked_directly(spawn):
     return (bool(spawn.new_flags & flags["pid"])
             and not spawn.new_flags & (flags["user"] | flags["time"])
             and not any(kind in ("user", "pid", "time") for kind, _ in spawn.joins))
-
-
-def _fork_into_new_pid_namespace():
-    """os.fork() whose child is pid 1 of a new pid namespace.
-
-    unshare(CLONE_NEWPID) moves only this process's *future children* into a new
-    namespace, never this process itself; the namespace for children is set back
-    to our own right after the fork, so hooks and anything else create forks
-    later stay on the host.
-    """
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        try:
-            shim.unshare(namespaces.FLAGS["pid"])
-        except OSError as exc:
-            raise OCIError(f"creating namespaces: {exc.strerror}") from None
-        pid = -1
-        try:
-            pid = os.fork()
-        finally:
-            if pid != 0:
-                shim.setns(own, namespaces.FLAGS["pid"])
-        return pid
-    finally:
-        os.close(own)
 
 
 def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
@@ -374,7 +320,7 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
                 faults.point("create:before-ready")
                 ready = True
             elif kind == "seccomp":
-                listener = _listener_fd(reader)
+                listener = listener_fd(reader)
             elif kind == "log":
                 log.replay(message)
             elif kind == "error":
@@ -394,46 +340,7 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
         if listener is not None:
             os.close(listener)
         if child_pid:
-            _reap(child_pid)
-
-
-def _listener_fd(reader):
-    fd = reader.take_fd()
-    if fd is None:
-        raise OCIError("the container init announced a seccomp listener fd but sent none")
-    return fd
-
-
-def hand_seccomp_listener(sync_fd, listener_fd, profile, pid, state_doc):
-    """Pass a notify filter's fd to linux.seccomp.listenerPath, then let the waiting
-    C init go on (it blocks on one byte).  Shared by create and exec."""
-    from oci_runtime import seccomp
-
-    try:
-        seccomp.send_to_listener(profile, listener_fd, pid, state_doc)
-    finally:
-        os.close(listener_fd)
-    os.write(sync_fd, b"\n")
-
-
-def hide_from_container():
-    """Make this process non-dumpable before it joins or creates the container's
-    namespaces: a process of the container then cannot ptrace it or open its
-    /proc/PID/exe, /proc/PID/mem or map_files (the host interpreter and the shim
-    library, CVE-2019-5736), even as the same uid.  The exec of the C waiter
-    resets it; the waiter sets it again at once (cffi_build/init.c)."""
-    shim.prctl(shim.PR_SET_DUMPABLE, 0)
-
-
-def write_id_mappings(pid, linux):
-    """uid_map and gid_map of a child that has just unshared its user namespace."""
-    for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
-        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux.get(key) or ())
-        try:
-            with open(f"/proc/{pid}/{name}", "w") as f:
-                f.write(lines)
-        except OSError as exc:
-            raise OCIError(f"linux.{key}: writing {name}: {exc.strerror}") from None
+            reap(child_pid)
 
 
 def _set_oom_score_adj(pid, process):
@@ -470,21 +377,10 @@ def _died_message(pid, cgroup_paths=None):
     return f"container init exited with status {os.waitstatus_to_exitcode(status)} before it was ready"
 
 
-def _reap(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
 def _undo(st, made):
     """Remove everything a failed create made: init, cgroups, state dir."""
     if made["pid"]:
-        _reap(made["pid"])
+        reap(made["pid"])
     if made["cgroups"]:
         for pid in cgroups.pids(made["cgroups"]):
             try:
@@ -498,196 +394,3 @@ def _undo(st, made):
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")
     state_mod.remove_state_dir(st.directory)
-
-
-# ------------------------------------------------------------------ children
-
-def _child_guard(fd, body, load=None):
-    """Run a child's body; any failure becomes an error message, never a traceback.
-    Its log lines go to the parent too (log.py): the child never writes the log.
-    ``load`` imports what the body needs, before imports are sealed."""
-    log.relay_to(fd)
-    try:
-        if load is not None:
-            load()
-        importguard.seal()  # before any namespace of the container is joined or made
-        body()
-    except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
-        try:
-            send(fd, "error", msg=describe(exc))
-        finally:
-            os._exit(1)
-    os._exit(0)
-
-
-def _join_namespaces(joins):
-    for kind, path in joins:
-        ns_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            shim.setns(ns_fd, namespaces.FLAGS[kind])
-        except OSError as exc:
-            raise OCIError(f"joining {kind} namespace {path}: {exc.strerror}") from None
-        finally:
-            os.close(ns_fd)
-
-
-def _enter_user_namespace(fd, spawn):
-    """Unshare the user namespace alone, have the parent write the id maps, then
-    become root in it, so every namespace created next is owned by it."""
-    try:
-        shim.unshare(namespaces.FLAGS["user"])
-    except OSError as exc:
-        raise OCIError(f"creating the user namespace: {exc.strerror}") from None
-    send(fd, "userns")
-    reply = Reader(fd).next()
-    if not reply or reply.get("type") != "continue":
-        os._exit(1)  # the parent reports its own error
-
-
-def _await_cgroups(fd):
-    """Block until create has made the cgroups and set their limits (_spawn)."""
-    reply = Reader(fd).next()
-    if not reply or reply.get("type") != "cgroups":
-        os._exit(1)  # create failed and reports its own error
-
-
-def _intermediate(fd, spawn):
-    def body():
-        hide_from_container()
-        # The container lock stays with create: a child stuck in set-up must not
-        # keep `delete --force` waiting after create itself was killed.
-        os.close(spawn.lock_fd)
-        _await_cgroups(fd)
-        cgroups.attach(spawn.cgroup_paths, os.getpid())
-        _join_namespaces(spawn.joins)
-        other_flags = spawn.new_flags
-        if spawn.new_user_namespace:
-            _enter_user_namespace(fd, spawn)
-            other_flags &= ~namespaces.FLAGS["user"]
-        if spawn.new_user_namespace or any(kind == "user" for kind, _ in spawn.joins):
-            os.setresgid(0, 0, 0)
-            os.setresuid(0, 0, 0)
-        try:
-            shim.unshare(other_flags)
-        except OSError as exc:
-            raise OCIError(f"creating namespaces: {exc.strerror}") from None
-        kernel_settings.apply_time_offsets(spawn.config.get("linux") or {})
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            raise OCIError(f"forking the container init: {exc.strerror}") from None
-        if pid == 0:
-            _child_guard(fd, lambda: _init(fd, spawn))
-        send(fd, "pid", pid=pid)
-
-    _child_guard(fd, body, spawn.load_modules)
-
-
-def _direct_init(fd, spawn):
-    """The init forked straight into its new pid namespace: it does what the
-    intermediate would have done for it (cgroups, joins, the other namespaces),
-    then says so with a "pid" message that carries no pid, and goes on as the init.
-    Its cgroups are joined before anything else runs: getpid() is 1 here, and a
-    pid written to cgroup.procs is read in the writer's pid namespace."""
-    def body():
-        hide_from_container()
-        os.close(spawn.lock_fd)  # see _intermediate
-        _await_cgroups(fd)
-        cgroups.attach(spawn.cgroup_paths, os.getpid())
-        _join_namespaces(spawn.joins)
-        try:
-            shim.unshare(spawn.new_flags & ~namespaces.FLAGS["pid"])
-        except OSError as exc:
-            raise OCIError(f"creating namespaces: {exc.strerror}") from None
-        send(fd, "pid")
-        _init(fd, spawn)
-
-    _child_guard(fd, body, spawn.load_modules)
-
-
-def _init(fd, spawn):
-    config, opts = spawn.config, spawn.opts
-    process = config["process"]
-    if not opts.no_new_keyring:
-        _join_session_keyring(spawn.st.id)
-    os.chdir(spawn.st.data["bundle"])  # relative mount sources are relative to the bundle
-    hook_state = {}
-    before_pivot = None
-    if config.get("hooks"):
-        from oci_runtime import hooks
-
-        if hooks.wanted(config, hooks.CREATE_TIME):
-            before_pivot = lambda: hook_state.update(  # noqa: E731
-                _create_container_hooks(fd, config, spawn.rootfs_dir))
-    notify = os.environ.get("NOTIFY_SOCKET")
-    if notify and notify.startswith("/") and os.path.exists(notify):
-        config = dict(config, mounts=list(config.get("mounts") or ()) + [
-            {"destination": init_plan.NOTIFY_SOCKET_IN_CONTAINER, "type": "bind", "source": notify,
-             "options": ["bind"]}])
-    # The runtime's own procfs, opened before any of the config's mounts exist.
-    needs_proc = (config.get("linux") or {}).get("sysctl") or spawn.decided.lsm
-    proc_handle = None
-    if needs_proc:
-        from oci_runtime import procfs  # loaded by Spawn.load_modules
-
-        proc_handle = procfs.open_handle()
-    from oci_runtime.rootfs import assemble, inroot  # loaded by Spawn.load_modules
-
-    assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
-                     bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
-    faults.point("create:after-pivot")
-    if config.get("hostname"):
-        shim.sethostname(config["hostname"])
-    if config.get("domainname"):
-        shim.setdomainname(config["domainname"])
-    if spawn.new_flags & namespaces.FLAGS["network"]:
-        kernel_settings.loopback_up()
-    kernel_settings.apply_sysctls(proc_handle, (config.get("linux") or {}).get("sysctl") or {})
-    with inroot.Root.of_directory("/") as root:  # the container's, from here on
-        if spawn.console is not None:
-            from oci_runtime.rootfs import console  # loaded by Spawn.load_modules
-
-            console.setup_terminal(spawn.console, process, root)
-        init_plan.make_cwd(root, process.get("cwd", "/"))  # before a read-only root, as runc
-        assemble.finish(config, root)
-    kernel_settings.apply_process_attributes(config, shim)
-    init_plan.apply_rlimits(process.get("rlimits") or ())
-    if "umask" in process.get("user", {}):  # unset: keep the caller's, as the spec says
-        os.umask(process["user"]["umask"])
-    env = init_plan.environment(process, spawn.decided.listen_fds)
-    exe = init_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
-    hook_records = ()
-    if (config.get("hooks") or {}).get("startContainer"):
-        from oci_runtime import hooks
-
-        hook_records = hooks.plan_records(config["hooks"], hook_state)
-    plan_fd = init_plan.write_plan(fd, spawn.fifo_fd, process, spawn.decided, env, exe, hook_records, proc_handle)
-    for inherited in (fd, spawn.fifo_fd, plan_fd):
-        os.set_inheritable(inherited, True)
-    os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
-
-
-def _create_container_hooks(fd, config, rootfs_dir):
-    """In the init, before pivot_root: ask create to run prestart/createRuntime
-    hooks, wait for it, then run createContainer hooks here, in the container's
-    namespaces, with the rootfs as their working directory (runc's; the host's
-    "/" would let a relative path in a hook write to the host).  Returns the
-    state document (with the init's host pid)."""
-    from oci_runtime import hooks
-
-    send(fd, "hooks")
-    reply = Reader(fd).next()
-    if not reply or reply.get("type") != "continue":
-        os._exit(1)  # create reports its own error and tears the container down
-    hooks.run(config.get("hooks"), "createContainer", reply["state"], cwd=rootfs_dir)
-    return reply["state"]
-
-
-def _join_session_keyring(container_id):
-    try:
-        shim.keyctl_join_session(f"_ses.{container_id}")
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES):
-            raise OCIError(f"joining a new session keyring: {exc.strerror}") from None
-
-

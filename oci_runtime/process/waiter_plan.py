@@ -14,9 +14,9 @@ import os
 from oci_runtime import capabilities, kernel_settings, shim
 from oci_runtime.errors import ConfigError, OCIError
 
-WAITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libexec", "oci-runtime-init")
+WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
-# The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process.py adds the mount).
+# The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process/container_init.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 
 

@@ -1,0 +1,267 @@
+"""exec: run another process in a created or running container.
+
+The process is built like runc's: the container's config.process is the base,
+then --process FILE replaces it, or the command line and flags override it
+(args, --env appended, --cwd, --user, --additional-gids, --cap added, --tty,
+--no-new-privs).  A forked child joins the container's cgroups and, through
+/proc/<init>/ns/*, every namespace in which the init differs from us (user
+first, mount last: setns into the mount namespace also moves root and cwd to
+the container's root).  It forks once more to enter the pid namespace; that
+process ends like create's init: rlimits, environment, executable found in
+the container's PATH, then the C waiter (without a fifo: it execs at once).
+Without detach, exec waits and returns the process's status (process/terminal.py).
+"""
+from oci_runtime import fastjson as json  # json without its re/enum imports
+import os
+from oci_runtime import signals as signal  # signal without its enum imports
+from oci_runtime import sockets as socket  # socket without its enum imports
+
+from oci_runtime import cgroups, config as config_mod, faults, log, namespaces, shim
+from oci_runtime.cgroups import warmup
+from oci_runtime.errors import OCIError
+from oci_runtime.process import terminal, waiter_plan
+from oci_runtime.process.messages import send
+from oci_runtime.process.spawn import child_guard, fork_with_channel, hand_seccomp_listener, hide_from_container
+from oci_runtime.state import open_container
+
+NS_FILES = {"user": "user", "ipc": "ipc", "uts": "uts", "network": "net", "pid": "pid",
+            "cgroup": "cgroup", "time": "time", "mount": "mnt"}
+
+
+class ExecOptions:
+    """How to run the process (runc exec's flags).  The overrides (tty ...
+    no_new_privs) change the container's config.process; they are not used when
+    a whole process object is given."""
+
+    def __init__(self, console_socket="", pid_file="", detach=False, preserve_fds=0, tty=False, env=(),
+                 cwd="", user="", additional_gids=(), caps=(), no_new_privs=False):
+        self.console_socket = console_socket
+        self.pid_file = pid_file
+        self.detach = detach
+        self.preserve_fds = preserve_fds
+        self.tty = tty
+        self.env = list(env)
+        self.cwd = cwd
+        self.user = user
+        self.additional_gids = list(additional_gids)
+        self.caps = list(caps)
+        self.no_new_privs = no_new_privs
+
+
+def read_process_file(path):
+    """exec --process FILE: a whole process object, checked like config.process."""
+    with open(path) as f:
+        try:
+            process = json.load(f)
+        except ValueError as exc:
+            raise OCIError(f"--process {path}: invalid JSON: {exc}") from None
+    config_mod.check_process(process)
+    return process
+
+
+def build_process(config, opts, args):
+    """config.process with ``args`` and the overrides of ``opts`` (ExecOptions), as runc's exec builds it."""
+    process = json.loads(json.dumps(config["process"]))
+    if not args:
+        raise OCIError("exec: a command or --process is required")
+    process["args"] = list(args)
+    process["terminal"] = bool(opts.tty)
+    process["env"] = list(process.get("env") or ()) + opts.env
+    if opts.cwd:
+        process["cwd"] = opts.cwd
+    if opts.user:
+        uid, _, gid = opts.user.partition(":")
+        try:
+            process["user"] = {"uid": int(uid), "gid": int(gid or 0)}
+        except ValueError:
+            raise OCIError(f"--user {opts.user}: expected UID[:GID] as numbers") from None
+    if opts.additional_gids:
+        process.setdefault("user", {"uid": 0, "gid": 0})["additionalGids"] = [int(g) for g in opts.additional_gids]
+    if opts.caps:
+        caps = process.setdefault("capabilities", {})
+        for name in ("bounding", "effective", "permitted", "ambient"):
+            caps[name] = list(dict.fromkeys((caps.get(name) or []) + opts.caps))
+    if opts.no_new_privs:
+        process["noNewPrivileges"] = True
+    config_mod.check_process(process)
+    return process
+
+
+def _namespaces_to_join(pid):
+    """(type, fd) for every namespace where the init differs from us, in setns order."""
+    joins = []
+    for kind in namespaces.JOIN_ORDER:
+        name = NS_FILES[kind]
+        try:
+            theirs = os.readlink(f"/proc/{pid}/ns/{name}")
+        except FileNotFoundError:
+            continue
+        if theirs != os.readlink(f"/proc/self/ns/{name}"):
+            joins.append((kind, os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)))
+    return joins
+
+
+def _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd):
+    """The first child: joins the cgroups and namespaces, forks into the pid namespace."""
+    def body():
+        hide_from_container()
+        os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
+        cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
+        for kind, ns_fd in joins:
+            try:
+                shim.setns(ns_fd, namespaces.FLAGS[kind])
+            except OSError as exc:
+                raise OCIError(f"joining the container's {kind} namespace: {exc.strerror}") from None
+        if any(kind == "user" for kind, _ in joins):
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        pid = os.fork()
+        if pid == 0:
+            child_guard(fd, lambda: _final(fd, process, waiter_fd, console, decided))
+        send(fd, "pid", pid=pid)
+
+    child_guard(fd, body)
+
+
+def _final(fd, process, waiter_fd, console, decided):
+    faults.point("exec:in-container")  # visible in the container's pid namespace from here
+    if console is not None:
+        from oci_runtime.rootfs import console as terminal  # loaded by _spawn before the fork
+        from oci_runtime.rootfs.inroot import Root
+
+        with Root.of_directory("/") as root:  # setns(mnt) made it the container's
+            terminal.setup_terminal(console, process, root, bind_console=False)
+    waiter_plan.apply_rlimits(process.get("rlimits") or ())
+    if "umask" in process.get("user", {}):
+        os.umask(process["user"]["umask"])
+    env = waiter_plan.environment(process, decided.listen_fds)
+    exe = waiter_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
+    proc_handle = None
+    if decided.lsm:
+        from oci_runtime import procfs  # loaded by _spawn
+
+        proc_handle = procfs.open_handle()
+    plan_fd = waiter_plan.write_plan(fd, None, process, decided, env, exe, (), proc_handle)
+    for inherited in (fd, plan_fd):
+        os.set_inheritable(inherited, True)
+    os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
+
+
+def execute(root, container_id, opts, args=(), process=None):
+    """Run ``args`` (with the overrides of ``opts``, an ExecOptions) or the whole
+    ``process`` object in the container.  Returns 0 when detached, else the
+    process's exit status (128+N for signal N)."""
+    st, lock = open_container(root, container_id)
+    with lock:
+        status = st.status()
+        if status not in ("created", "running"):
+            raise OCIError(f"cannot exec in a {status} container")
+        config = config_mod.load(st.data["bundle"])
+        if process is None:
+            process = build_process(config, opts, args)
+        profile = (config.get("linux") or {}).get("seccomp")
+        if profile:
+            from oci_runtime import seccomp  # imported here: the child cannot once it is inside
+
+            seccomp.check(profile)
+        pid, master = _spawn(st, process, opts, profile, lock.fd)
+    if opts.pid_file:
+        from oci_runtime.atomicfile import write_pid_file
+
+        write_pid_file(opts.pid_file, pid)
+    if opts.detach:
+        return 0
+    warmup.reap_helper()  # the launcher's cgroup warm-up helper: done by now
+    terminal.forward_signals(pid)
+    return terminal.wait_in_foreground(pid, master)
+
+
+def _spawn(st, process, opts, seccomp_profile, lock_fd):
+    """Fork the process; returns its pid and, for a relayed terminal, the pty master."""
+    relay = None
+    console = None
+    if process.get("terminal"):
+        import oci_runtime.rootfs.console  # noqa: F401 - the child needs them and may not import
+        import oci_runtime.rootfs.inroot  # noqa: F401
+        if opts.console_socket:
+            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            console.connect(os.path.abspath(opts.console_socket))
+        elif opts.detach:
+            raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
+        else:
+            relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    joins = _namespaces_to_join(st.pid)
+    waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
+    seccomp_plan = waiter_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
+    decided = waiter_plan.HostDecisions(process, opts.preserve_fds or 0, seccomp_plan)
+    if decided.lsm:
+        import oci_runtime.procfs  # noqa: F401 - the child needs it and may not import
+    try:
+        pid = fork_with_channel(
+            lambda fd: _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd),
+            lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
+    finally:
+        os.close(waiter_fd)
+        if seccomp_plan is not None:
+            os.close(seccomp_plan[0])
+        for _, ns_fd in joins:
+            os.close(ns_fd)
+        if console is not None:
+            console.close()
+    return pid, (terminal.receive_master(relay) if relay else None)
+
+
+def _await_ready(reader, child, st, seccomp_profile):
+    pid = 0
+    ready = False
+    listener = None
+    while True:
+        message = reader.next()
+        if message is None:
+            os.waitpid(child, 0) if child else None
+            raise OCIError("exec: the process exited before it was ready")
+        kind = message.get("type")
+        if kind == "pid":
+            faults.point("exec:after-fork")
+            pid = message["pid"]
+            os.waitpid(child, 0)
+            child = 0
+        elif kind == "ready":
+            ready = True
+        elif kind == "seccomp":
+            listener = reader.take_fd()
+        elif kind == "log":
+            log.replay(message)
+        elif kind == "error":
+            if child:
+                os.waitpid(child, 0)
+            elif pid:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            raise OCIError(message.get("msg") or "exec failed")
+        if listener is not None and pid:  # the process blocks until the fd is handed on
+            _hand_listener(reader, listener, seccomp_profile, pid, st)
+            listener = None
+        if ready and pid:  # "ready" can overtake the intermediate's "pid"
+            return pid
+
+
+def _hand_listener(reader, listener, seccomp_profile, pid, st):
+    from oci_runtime import hooks
+
+    try:
+        hand_seccomp_listener(reader.fd, listener, seccomp_profile, pid, hooks.hook_state(st, st.status()))
+    except OCIError:
+        _kill_quietly(pid)
+        raise
+
+
+def _kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+

@@ -1,0 +1,24 @@
+"""pause and resume: freeze or thaw every process of a container (the cgroup freezer)."""
+from oci_runtime import cgroups, faults
+from oci_runtime.errors import OCIError
+from oci_runtime.state import open_container
+
+
+def pause(root, container_id):
+    _change(root, container_id, True)
+
+
+def resume(root, container_id):
+    _change(root, container_id, False)
+
+
+def _change(root, container_id, frozen):
+    st, lock = open_container(root, container_id)
+    with lock:
+        status = st.status()
+        if frozen and status != "running":
+            raise OCIError("container not running")
+        if not frozen and status != "paused":
+            raise OCIError("container not paused")
+        cgroups.set_frozen(st.private.get("cgroups") or {}, frozen)
+        faults.point("pause:after-freeze" if frozen else "resume:after-thaw")
