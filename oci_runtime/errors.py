@@ -16,11 +16,31 @@ class ConfigError(OCIError):
         self.json_path = path
 
 
-class NotExist(OCIError):
-    """runc's wording, which containerd and podman match on."""
+class ContainerNotFound(OCIError):
+    """No container with that id under the root.  runc's wording, which
+    containerd and podman match on."""
 
     def __init__(self):
         super().__init__("container does not exist")
+
+
+class ContainerExists(OCIError):
+    """create with an id already in use (runc's wording)."""
+
+    def __init__(self):
+        super().__init__("container with given ID already exists")
+
+
+class ContainerStateError(OCIError):
+    """The container is in the wrong state for the operation (runc's wordings:
+    "cannot start an already running container", "container not paused", ...)."""
+
+
+class ContainerNotRunning(ContainerStateError):
+    """kill, pause, ps, update, events of a container that is not running."""
+
+    def __init__(self):
+        super().__init__("container not running")
 
 
 class UsageError(OCIError):

@@ -18,7 +18,7 @@ import os
 import time
 
 from oci_runtime import OCI_VERSION
-from oci_runtime.errors import NotExist, OCIError
+from oci_runtime.errors import ContainerExists, ContainerNotFound, OCIError
 
 
 class CorruptState(OCIError):
@@ -108,7 +108,7 @@ def make_container_dir(root, container_id):
     try:
         os.mkdir(directory, 0o711)
     except FileExistsError:
-        raise OCIError("container with given ID already exists") from None
+        raise ContainerExists() from None
     try:
         return directory, Lock(directory, create=True)
     except FileNotFoundError:  # a `delete --force` of this id removed it already
@@ -121,7 +121,7 @@ def open_container(root, container_id):
     try:
         lock = Lock(directory)
     except FileNotFoundError:
-        raise NotExist() from None
+        raise ContainerNotFound() from None
     try:
         state = State.load(directory)
     except BaseException:
@@ -160,7 +160,7 @@ class State:
             with open(os.path.join(directory, STATE_FILE), "rb") as f:
                 data = json.loads(f.read())
         except FileNotFoundError:
-            raise NotExist() from None
+            raise ContainerNotFound() from None
         except ValueError as exc:
             raise CorruptState(directory, f"invalid JSON: {exc}") from None
         except OSError as exc:

@@ -11,7 +11,7 @@ import time
 
 from oci_runtime import cgroups, faults
 from oci_runtime.cgroups.parents import remove_unused as remove_unused_parents
-from oci_runtime.errors import NotExist, OCIError
+from oci_runtime.errors import ContainerNotFound, ContainerStateError, OCIError
 from oci_runtime.lifecycle.kill import signal_all, signal_init
 from oci_runtime.state import CorruptState, Lock, State, container_dir, open_container, remove_state_dir
 
@@ -30,6 +30,7 @@ def destroy(st, timeout=10.0):
             raise OCIError(f"container {st.id}: processes did not exit after SIGKILL")
         signal_all(st, signal.SIGKILL)
         time.sleep(0.002)
+    _reap_if_ours(st.pid)
     faults.point("delete:after-kill")
     if paths:
         cgroups.remove(paths)
@@ -42,10 +43,22 @@ def destroy(st, timeout=10.0):
         hooks.run(st.private["hooks"], "poststop", hooks.hook_state(st, "stopped"), warn_only=True)
 
 
+def _reap_if_ours(pid):
+    """A long-lived caller of the Python API that created the container is the
+    init's parent (the CLI exits and leaves it to pid 1): collect the zombie.
+    Never with pid 0, which would mean any child of ours."""
+    if pid <= 0:
+        return
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except (ChildProcessError, OSError):
+        pass
+
+
 def delete(root, container_id, force=False):
     try:
         st, lock = open_container(root, container_id)
-    except NotExist:
+    except ContainerNotFound:
         if force:
             _remove_leftover(root, container_id)
             return
@@ -58,7 +71,7 @@ def delete(root, container_id, force=False):
     with lock:
         status = st.status()
         if status in ("running", "paused") and not force:
-            raise OCIError(f"cannot delete container {st.id} that is not stopped: {status}")
+            raise ContainerStateError(f"cannot delete container {st.id} that is not stopped: {status}")
         destroy(st)
 
 

@@ -18,7 +18,7 @@ from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import cgroups, config as config_mod, faults, log, namespaces, shim
 from oci_runtime.cgroups import warmup
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.process import terminal, waiter_plan
 from oci_runtime.process.messages import send
 from oci_runtime.process.spawn import child_guard, fork_with_channel, hand_seccomp_listener, hide_from_container
@@ -147,15 +147,16 @@ def _final(fd, process, waiter_fd, console, decided):
     os.execve(waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
 
 
-def execute(root, container_id, opts, args=(), process=None):
+def execute(root, container_id, opts, args=(), process=None, forward_signals=True):
     """Run ``args`` (with the overrides of ``opts``, an ExecOptions) or the whole
     ``process`` object in the container.  Returns 0 when detached, else the
-    process's exit status (128+N for signal N)."""
+    process's exit status (128+N for signal N); ``forward_signals`` as in
+    lifecycle.run."""
     st, lock = open_container(root, container_id)
     with lock:
         status = st.status()
         if status not in ("created", "running"):
-            raise OCIError(f"cannot exec in a {status} container")
+            raise ContainerStateError(f"cannot exec in a {status} container")
         config = config_mod.load(st.data["bundle"])
         if process is None:
             process = build_process(config, opts, args)
@@ -172,7 +173,8 @@ def execute(root, container_id, opts, args=(), process=None):
     if opts.detach:
         return 0
     warmup.reap_helper()  # the launcher's cgroup warm-up helper: done by now
-    terminal.forward_signals(pid)
+    if forward_signals:
+        terminal.forward_signals(pid)
     return terminal.wait_in_foreground(pid, master)
 
 

@@ -7,7 +7,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 
 from oci_runtime import cgroups
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerNotRunning, OCIError
 from oci_runtime.state import open_container
 
 
@@ -61,8 +61,8 @@ def kill(root, container_id, signum, all_processes=False):
     with lock:
         status = st.status()
         if status == "stopped":
-            raise OCIError("container not running")
+            raise ContainerNotRunning()
         if all_processes:
             signal_all(st, signum)
         elif not signal_init(st, signum):
-            raise OCIError("container not running")
+            raise ContainerNotRunning()

@@ -1,6 +1,6 @@
 """pause and resume: freeze or thaw every process of a container (the cgroup freezer)."""
 from oci_runtime import cgroups, faults
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerNotRunning, ContainerStateError
 from oci_runtime.state import open_container
 
 
@@ -17,8 +17,8 @@ def _change(root, container_id, frozen):
     with lock:
         status = st.status()
         if frozen and status != "running":
-            raise OCIError("container not running")
+            raise ContainerNotRunning()
         if not frozen and status != "paused":
-            raise OCIError("container not paused")
+            raise ContainerStateError("container not paused")
         cgroups.set_frozen(st.private.get("cgroups") or {}, frozen)
         faults.point("pause:after-freeze" if frozen else "resume:after-thaw")

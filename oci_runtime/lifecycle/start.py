@@ -8,7 +8,7 @@ import errno
 import os
 
 from oci_runtime import faults
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.state import open_container
 
 
@@ -17,14 +17,14 @@ def start(root, container_id):
     with lock:
         status = st.status()
         if status == "stopped":
-            raise OCIError("cannot start a container that has stopped" + _why_stopped(st))
+            raise ContainerStateError("cannot start a container that has stopped" + _why_stopped(st))
         if status != "created":
-            raise OCIError(f"cannot start an already {status} container")
+            raise ContainerStateError(f"cannot start an already {status} container")
         try:
             fd = os.open(st.fifo_path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             if exc.errno == errno.ENXIO:
-                raise OCIError("cannot start a container that has stopped" + _why_stopped(st)) from None
+                raise ContainerStateError("cannot start a container that has stopped" + _why_stopped(st)) from None
             raise
         faults.point("start:after-fifo-open")
         try:

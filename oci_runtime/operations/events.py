@@ -9,7 +9,7 @@ import sys
 import time
 
 from oci_runtime.cgroups import stats
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerNotRunning, OCIError
 from oci_runtime.state import open_container
 
 
@@ -37,7 +37,7 @@ def main(g, opts, args):
     st, lock = open_container(g["root"], container_id)
     lock.release()  # a long-running reader must not block other commands
     if st.status() == "stopped":
-        raise OCIError("container not running")
+        raise ContainerNotRunning()
     paths = st.private.get("cgroups") or {}
     if opts["stats"]:
         _emit("stats", container_id, stats.collect(paths))

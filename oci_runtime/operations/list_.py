@@ -2,25 +2,14 @@
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import sys
 
-from oci_runtime import log
-from oci_runtime.errors import NotExist, OCIError
-from oci_runtime.state import CorruptState, State, container_dir, list_ids
-
-
-def _states(root):
-    for container_id in list_ids(root):
-        try:
-            yield State.load(container_dir(root, container_id)).public()
-        except NotExist:
-            continue  # being created or deleted right now
-        except CorruptState as exc:  # the others are still listed
-            log.warn(str(exc))
+from oci_runtime.errors import OCIError
+from oci_runtime.lifecycle.query import list_states
 
 
 def main(g, opts, args):
     if opts["format"] not in ("table", "json"):
         raise OCIError(f"invalid format option: {opts['format']}")
-    states = list(_states(g["root"]))
+    states = list_states(g["root"])
     if opts["quiet"]:
         sys.stdout.write("".join(f"{s['id']}\n" for s in states))
     elif opts["format"] == "json":

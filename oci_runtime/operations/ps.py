@@ -7,17 +7,12 @@ import json
 import subprocess
 import sys
 
-from oci_runtime import cgroups
 from oci_runtime.errors import OCIError
-from oci_runtime.state import open_container
+from oci_runtime.lifecycle.query import pids as container_pids
 
 
 def main(g, opts, args):
-    st, lock = open_container(g["root"], args[0])
-    with lock:
-        if st.status() == "stopped":
-            raise OCIError("container not running")
-        pids = cgroups.pids(st.private.get("cgroups") or {})
+    pids = container_pids(g["root"], args[0])
     if opts["format"] == "json":
         sys.stdout.write(json.dumps(pids) + "\n")
         return 0

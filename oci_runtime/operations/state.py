@@ -1,13 +1,10 @@
-"""`oci-runtime state`: runc's state JSON, with the status read from the kernel."""
+"""`oci-runtime state <id>`: runc's state JSON, with the status read from the kernel."""
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import sys
 
-from oci_runtime.state import open_container
+from oci_runtime.lifecycle.query import state
 
 
 def main(g, opts, args):
-    st, lock = open_container(g["root"], args[0])
-    with lock:
-        doc = st.public()
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    sys.stdout.write(json.dumps(state(g["root"], args[0]), indent=2) + "\n")
     return 0

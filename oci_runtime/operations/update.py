@@ -9,7 +9,7 @@ import sys
 
 from oci_runtime import config as config_mod
 from oci_runtime.cgroups import resources as resources_mod
-from oci_runtime.errors import OCIError
+from oci_runtime.errors import ContainerNotRunning, OCIError
 from oci_runtime.state import open_container
 
 # flag dest -> (resources group, key, parser)
@@ -83,7 +83,7 @@ def main(g, opts, args):
     st, lock = open_container(g["root"], args[0])
     with lock:
         if st.status() == "stopped":
-            raise OCIError("container not running")
+            raise ContainerNotRunning()
         paths = st.private.get("cgroups") or {}
         recorded = st.private.setdefault("resources", {})
         merged = {group: dict(recorded.get(group) or {}, **values) if isinstance(values, dict) else values
