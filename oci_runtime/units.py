@@ -126,11 +126,9 @@ def _leading(text, allowed):
 
 # RAMInBytes' units: b, or k, m, g, t, p alone or followed by "b" or "ib", in
 # any case; all of them binary ("64m", "64MB" and "64MiB" are all 64 * 2^20).
-_RAM_UNITS = {"": 1, "b": 1}
-for _power, _letter in enumerate("kmgtp", start=1):
-    for _spelling in (_letter, _letter + "b", _letter + "ib"):
-        _RAM_UNITS[_spelling] = 1024 ** _power
-del _power, _letter, _spelling
+_RAM_UNITS = {"": 1, "b": 1, **{letter + suffix: 1024 ** power
+                                for power, letter in enumerate("kmgtp", start=1)
+                                for suffix in ("", "b", "ib")}}
 
 
 def parse_ram_size(text):

@@ -18,9 +18,9 @@ from oci_runtime.state import open_container
 def parse_interval(text):
     """--interval in seconds (a float), read as runc reads it: a Go duration (a
     urfave/cli DurationFlag, time.ParseDuration), so a bare number other than "0"
-    is an error.  runc then refuses an interval <= 0 ("duration interval must be
-    greater than 0"; Go's ticker would panic on it); so do we, before the
-    container is looked up, as every other check of this flag."""
+    is an error.  runc then refuses an interval <= 0 with "duration interval must
+    be greater than 0" (Go's ticker would panic on it).  runc makes that check
+    after looking the container up; here it comes first, with the format."""
     try:
         nanoseconds = units.parse_duration(text)
     except units.FormatError as exc:
