@@ -15,7 +15,7 @@ V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices
                tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_launcher.py \
                tests/security/test_kernel_filesystems.py tests/security/test_host_side_decisions.py
 
-.PHONY: demo test test-v2 test-soak validation system-deps install test-deps bundle clean
+.PHONY: demo test lint test-v2 test-soak validation system-deps install test-deps bundle clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -33,7 +33,7 @@ install: system-deps $(VENV)/bin/python
 	$(VENV)/bin/pip install -q .
 
 test-deps: install
-	$(VENV)/bin/pip install -q '.[test]'
+	$(VENV)/bin/pip install -q '.[test,lint]'
 
 $(BUNDLE)/config.json: bundles/busybox.sh | install
 	sh bundles/busybox.sh $(BUNDLE) $(RUNTIME)
@@ -44,8 +44,14 @@ demo: install bundle
 	@$(VENV)/bin/python bundles/demo_config.py $(BUNDLE) bundles/build/demo
 	$(RUNTIME) --root $(DEMO_ROOT) run --bundle bundles/build/demo demo-$$$$
 
-test: test-deps
+test: test-deps lint
 	$(VENV)/bin/pytest tests
+
+# ruff: unused or undefined names, style, likely bugs (pyproject.toml [tool.ruff]);
+# mypy: the public API's types (oci_runtime/api.py, docs/api.md).
+lint: test-deps
+	$(VENV)/bin/ruff check oci_runtime tests benchmarks examples bundles cffi_build setup.py
+	$(VENV)/bin/mypy
 
 # The kill soak at full length: 1000 lifecycles, 2 callers, one command of each
 # SIGKILLed at a random moment; the host must end exactly as it began (~2 min).

@@ -263,7 +263,8 @@ def _unit(metric):
 
 def report(summary, ratios, runtimes, iterations):
     names = list(runtimes)
-    header = f"{'metric':<18}" + "".join(f"{n + ' median':>20}" for n in names) + f"{'ratio':>8}  min..max (oci-runtime | runc)"
+    header = (f"{'metric':<18}" + "".join(f"{n + ' median':>20}" for n in names)
+              + f"{'ratio':>8}  min..max (oci-runtime | runc)")
     print(f"median of {iterations} paired iterations, order rotating; ratio = oci-runtime / runc")
     print(header)
     for metric, per_runtime in summary.items():
@@ -309,7 +310,8 @@ def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None):
             for i in range(iterations):
                 for name in names[i % len(names):] + names[:i % len(names)]:
                     lifecycle(runtimes[name], bundles, f"b{i}",
-                              lambda metric, value, n=name: samples.setdefault(metric, {}).setdefault(n, []).append(value),
+                              lambda metric, value, n=name:
+                                  samples.setdefault(metric, {}).setdefault(n, []).append(value),
                               maxrss)
             for callers in range(1, THREADS_MAX + 1):
                 for r in range(rounds):
@@ -365,4 +367,4 @@ if __name__ == "__main__":
     try:
         main()
     except Failed as exc:
-        raise SystemExit(f"benchmark failed: {exc}")
+        raise SystemExit(f"benchmark failed: {exc}") from None

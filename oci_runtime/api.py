@@ -148,17 +148,17 @@ class Runtime:
 
         return State(state(self.root, container_id))
 
-    def list(self) -> list:
-        """[State] of every container under the root."""
-        from oci_runtime.lifecycle.query import list_states
-
-        return [State(doc) for doc in list_states(self.root)]
-
     def pids(self, container_id: str) -> list:
         """The host pids of every process in the container."""
         from oci_runtime.lifecycle.query import pids
 
         return pids(self.root, container_id)
+
+    def list(self) -> list:  # last: below it, "list" in this class would name the method
+        """[State] of every container under the root."""
+        from oci_runtime.lifecycle.query import list_states
+
+        return [State(doc) for doc in list_states(self.root)]
 
     # ---------------------------------------------------------------- helpers
 

@@ -36,14 +36,15 @@ def move_all(devices, init_pid):
                 raise OCIError(f"{where}: no such network interface on the host")
             index = found[0]
             addresses = _permanent_global_addresses(host, index)
-            _in_namespace(init_pid, lambda ipr: _refuse_clash(ipr, new_name, where))
+            # The lambdas run at once, inside this iteration: binding the loop variables is right.
+            _in_namespace(init_pid, lambda ipr: _refuse_clash(ipr, new_name, where))  # noqa: B023
             host.link("set", index=index, state="down")
             netns_fd = os.open(f"/proc/{init_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             try:
                 host.link("set", index=index, net_ns_fd=netns_fd)
             finally:
                 os.close(netns_fd)
-            _in_namespace(init_pid, lambda ipr: _configure(ipr, host_name, new_name, addresses, where))
+            _in_namespace(init_pid, lambda ipr: _configure(ipr, host_name, new_name, addresses, where))  # noqa: B023
 
 
 def _permanent_global_addresses(ipr, index):

@@ -164,7 +164,7 @@ def test_errors_go_to_the_json_log(rt, tmp_path):
     result = rt.cmd("state", "nope", global_args=("--log", str(log), "--log-format", "json"))
     assert result.returncode == 1
     assert "container does not exist" in result.stderr
-    lines = [json.loads(l) for l in log.read_text().splitlines()]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert lines[-1]["level"] == "error"
     assert lines[-1]["msg"] == "container does not exist"
     assert lines[-1]["time"].endswith("Z")

@@ -105,9 +105,9 @@ def test_devices_are_created_with_mode_and_owner(rt):
     bundle = rt.bundle(["sh", "-c", "ls -ln /dev/mynull /dev/sub/fifo; echo x > /dev/mynull && echo ok"],
                        edit=lambda c: c["linux"].update(devices=devices), user={"uid": 1000, "gid": 1000})
     lines = rt.run(bundle).stdout.splitlines()
-    null_line = next(l for l in lines if l.endswith("/dev/mynull"))
+    null_line = next(line for line in lines if line.endswith("/dev/mynull"))
     assert null_line.split()[0] == "crw-------" and null_line.split()[2:6] == ["1000", "1000", "1,", "3"]
-    assert next(l for l in lines if l.endswith("/dev/sub/fifo")).startswith("prw-r--r--")
+    assert next(line for line in lines if line.endswith("/dev/sub/fifo")).startswith("prw-r--r--")
     assert lines[-1] == "ok"
 
 

@@ -34,7 +34,7 @@ def test_create_start_state_kill_delete(rt):
     with open(f"/proc/{pid}/comm") as f:
         assert f.read().strip() != "python3"
     with open(f"/proc/{pid}/status") as f:
-        rss_kb = int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+        rss_kb = int(next(line for line in f if line.startswith("VmRSS")).split()[1])
     assert rss_kb < 4096, f"waiting init holds {rss_kb} KiB"
     # The user process has not run yet.
     assert not (bundle / "rootfs" / "started").exists()
@@ -240,8 +240,8 @@ def test_list_formats(rt):
 
 def test_flag_spellings(rt):
     bundle = rt.bundle(["sleep", "60"])
-    for i, spelling in enumerate((["--bundle", str(bundle)], [f"--bundle={bundle}"],
-                                  ["-bundle", str(bundle)], ["-b", str(bundle)])):
+    for spelling in (["--bundle", str(bundle)], [f"--bundle={bundle}"],
+                     ["-bundle", str(bundle)], ["-b", str(bundle)]):
         container_id = rt.new_id()
         argv = ["create", *spelling, container_id]
         result = rt.cmd(*argv, global_args=())

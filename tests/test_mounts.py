@@ -27,7 +27,8 @@ def data_mounts(*extra):
 
 def test_rro_is_recursive_and_ro_is_not(rt):
     bundle = rt.bundle(
-        ["sh", "-c", "for d in /rec /rec/sub /flat /flat/sub; do touch $d/x 2>/dev/null && echo $d:rw || echo $d:ro; done"],
+        ["sh", "-c", "for d in /rec /rec/sub /flat /flat/sub; do "
+                     "touch $d/x 2>/dev/null && echo $d:rw || echo $d:ro; done"],
         edit=data_mounts({"destination": "/rec", "type": "bind", "source": "/data", "options": ["rbind", "rro"]},
                          {"destination": "/flat", "type": "bind", "source": "/data", "options": ["rbind", "ro"]}))
     # The binds' sources are container paths here: make them host paths of the rootfs copies.

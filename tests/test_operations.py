@@ -121,5 +121,11 @@ def test_update_changes_limits(rt):
     assert stats["pids"]["limit"] == 40 and stats["memory"]["usage"]["limit"] == 128 << 20
     bad = rt.cmd("update", "--memory", "lots", container_id)
     assert bad.returncode == 1 and "invalid size" in bad.stderr
+    # go-units' forms (1.5g = 1.5 * 2^30); kernel memory is checked, then ignored with runc's warning
+    fractional = rt.cmd("update", "--memory", "1.5g", "--kernel-memory", "64MiB", container_id)
+    assert fractional.returncode == 0, fractional.stderr
+    assert "Kernel memory settings are ignored" in fractional.stderr
+    stats = json.loads(rt.cmd("events", "--stats", container_id, check=True).stdout)["data"]
+    assert stats["memory"]["usage"]["limit"] == 1610612736
     bad_json = rt.cmd("update", "-r", "-", container_id, input='{"memory": {"limit": "64m"}}')
     assert bad_json.returncode == 1 and "linux.resources.memory.limit" in bad_json.stderr

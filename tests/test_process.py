@@ -10,7 +10,7 @@ from conftest import RUNTIME
 
 
 def status_field(text, name):
-    return next(l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith(name + ":"))
+    return next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith(name + ":"))
 
 
 def test_user_and_groups(rt):
@@ -180,7 +180,7 @@ def test_default_devices_and_links(rt):
     bundle = rt.bundle(["sh", "-c", "ls -l /dev; echo x > /dev/null; head -c 4 /dev/zero | wc -c"])
     out = rt.run(bundle).stdout
     for node in ("null", "zero", "full", "random", "urandom", "tty"):
-        line = next(l for l in out.splitlines() if l.endswith(f" {node}"))
+        line = next(row for row in out.splitlines() if row.endswith(f" {node}"))
         assert line.startswith("crw-rw-rw-"), line
     for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),

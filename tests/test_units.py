@@ -1,4 +1,5 @@
-"""Unit tests that need no root: CLI parsing, config checks, signals, path resolution, spec."""
+"""Unit tests that need no root: CLI parsing, config checks, signals, path resolution, spec,
+Go's duration and size formats (units.py)."""
 import errno
 import json
 import os
@@ -10,6 +11,7 @@ import pytest
 
 from conftest import RUNTIME
 from oci_runtime import config as config_mod
+from oci_runtime import units
 from oci_runtime.cliparse import Flag, parse
 from oci_runtime.errors import ConfigError, OCIError, UsageError
 from oci_runtime.lifecycle.kill import parse_signal
@@ -254,3 +256,142 @@ def test_dotdot_after_a_symlink_is_resolved_physically(tmp_path):
         os.close(root.make("/missing/../y"))
     assert (root_dir / "a" / "x").is_dir() and not (root_dir / "x").exists()
     assert (root_dir / "missing").is_dir() and (root_dir / "y").is_dir()
+
+
+# ------------------------------------------------------------------ Go text formats (units.py)
+#
+# Expected values worked out by hand from Go's rules (time.ParseDuration;
+# go-units v0.5.0 RAMInBytes, the version runc vendors), not from our code.
+
+S = 1_000_000_000  # nanoseconds in a second
+MAX_DURATION = (1 << 63) - 1
+
+
+@pytest.mark.parametrize("text, nanoseconds", [
+    ("1m30s", 90 * S), ("1.5h", 5400 * S), ("2h45m", 9900 * S), ("300ms", 300_000_000),
+    (".5s", S // 2), ("1.s", S), ("1h2m3.5s", 3723 * S + S // 2), ("1s.5ms", S + 500_000),
+    ("0", 0), ("-0", 0), ("+0", 0), ("0s", 0), ("-1s", -S), ("+2s", 2 * S),
+    ("1us", 1000), ("1\u00b5s", 1000), ("1\u03bcs", 1000), ("1ns", 1),
+    ("1.5ns", 1),                                  # the fraction of a nanosecond is truncated
+    ("1.0000000001h", 3600 * S + 360),             # Go's float arithmetic is exact here
+    ("2562047h", 2562047 * 3600 * S),
+    ("2562047h47m16.854775807s", MAX_DURATION),    # the largest int64
+    ("-2562047h47m16.854775808s", -(1 << 63)),     # the smallest
+])
+def test_go_durations(text, nanoseconds):
+    assert units.parse_duration(text) == nanoseconds
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "invalid duration"), ("s", "invalid duration"), (".s", "invalid duration"),
+    ("-", "invalid duration"), ("--1s", "invalid duration"), (" 1s", "invalid duration"),
+    ("1", "missing unit in duration"), ("00", "missing unit in duration"),
+    ("1.5", "missing unit in duration"), ("1s2", "missing unit in duration"),
+    ("1x", 'unknown unit "x" in duration'), ("1e3s", 'unknown unit "e" in duration'),
+    ("1S", 'unknown unit "S" in duration'), ("1d", 'unknown unit "d" in duration'),
+    ("1s ", 'unknown unit "s " in duration'), ("1 s", 'unknown unit " s" in duration'),
+    ("9999999999h", "duration out of range"), ("2562047h47m16.854775808s", "duration out of range"),
+    ("99999999999999999999ns", "duration out of range"),
+])
+def test_go_duration_errors(text, reason):
+    with pytest.raises(units.FormatError) as info:
+        units.parse_duration(text)
+    assert str(info.value).startswith(reason)
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("5s", 5.0), ("300ms", 0.3), ("1m30s", 90.0), ("1.5h", 5400.0), (".5s", 0.5), ("1\u00b5s", 1e-6),
+])
+def test_events_interval(text, seconds):
+    from oci_runtime.operations.events import parse_interval
+
+    assert parse_interval(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1x", '--interval "1x": unknown unit "x" in duration (e.g. 5s, 1m30s, 500ms)'),
+    ("5", '--interval "5": missing unit in duration (e.g. 5s, 1m30s, 500ms)'),
+    ("", '--interval "": invalid duration (e.g. 5s, 1m30s, 500ms)'),
+    ("0", '--interval "0": duration interval must be greater than 0 (e.g. 5s, 1m30s, 500ms)'),
+    ("0s", '--interval "0s": duration interval must be greater than 0'),
+    ("-1s", '--interval "-1s": duration interval must be greater than 0'),
+])
+def test_events_interval_errors(text, message):
+    """runc parses --interval with time.ParseDuration, then refuses <= 0 (its ticker would panic)."""
+    from oci_runtime.operations.events import parse_interval
+
+    with pytest.raises(OCIError) as info:
+        parse_interval(text)
+    assert str(info.value).startswith(message)
+    assert "Error" not in str(info.value) and "Errno" not in str(info.value)
+
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+
+
+@pytest.mark.parametrize("text, size", [
+    ("1.5g", 1610612736), ("1.5G", 1610612736), ("1.5GiB", 1610612736), ("2.5m", 2621440),
+    ("64m", 64 * MiB), ("64M", 64 * MiB), ("64mb", 64 * MiB), ("64MB", 64 * MiB), ("64MiB", 64 * MiB),
+    ("1k", KiB), ("1kb", KiB), ("1KiB", KiB), ("1kIb", KiB), ("1t", 1 << 40), ("1p", 1 << 50),
+    ("1 k", KiB), ("1 KiB", KiB), ("1 b", 1), ("1 ", 1),     # one space before the unit, or at the end
+    ("4096", 4096), ("0", 0), ("-0", 0), ("1b", 1), ("1B", 1),
+    ("1.5", 1), ("1.", 1), (".5k", 512), ("0.5k", 512),       # truncated after scaling
+    ("1e3k", 1_024_000), ("1_000", 1000), ("0x1p10", KiB),     # what Go's ParseFloat reads
+    ("8191p", 8191 << 50),
+])
+def test_go_ram_sizes(text, size):
+    assert units.parse_ram_size(text) == size
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "invalid size: no number"), ("abc", "invalid size: no number"), ("k", "invalid size: no number"),
+    ("-1", "invalid size: negative"), ("-1k", "invalid size: negative"),
+    ("1.2.3m", 'invalid size: "1.2.3" is not a number'), ("1,5g", 'invalid size: "1,5" is not a number'),
+    ("1  k", 'invalid size: "1 " is not a number'), ("1k ", 'invalid size: "1k" is not a number'),
+    (" 1k", 'invalid size: " 1" is not a number'), ("inf k", 'invalid size: "inf" is not a number'),
+    ("0x10", 'invalid size: "0x10" is not a number'),        # a hex float needs its p exponent
+    ("1__0", 'invalid size: "1__0" is not a number'),
+    ("1gg", 'unknown unit "gg" in size'), ("1bb", 'unknown unit "bb" in size'),
+    ("1ib", 'unknown unit "ib" in size'), ("1kibb", 'unknown unit "kibb" in size'),
+    ("1.5q", 'unknown unit "q" in size'), ("1\tk", 'unknown unit "\tk" in size'),
+    ("1e", 'unknown unit "e" in size'),
+    ("8192p", "size out of range"), ("9999999999999999999", "size out of range"),
+    ("1e400", "size out of range"),
+])
+def test_go_ram_size_errors(text, reason):
+    with pytest.raises(units.FormatError) as info:
+        units.parse_ram_size(text)
+    assert str(info.value).startswith(reason)
+
+
+def test_update_memory_minus_one_is_only_the_exact_string():
+    """runc's update compares the text with "-1" before calling go-units."""
+    from oci_runtime.operations.update import parse_bytes
+
+    assert parse_bytes("-1") == -1
+    assert parse_bytes("64m") == 64 * MiB
+    for text in ("-1k", " -1", "-1 ", "-2", "-1.0"):
+        with pytest.raises(units.FormatError):
+            parse_bytes(text)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["events", "--interval", "1x"], '--interval "1x": unknown unit "x" in duration'),
+    (["events", "--interval", "0"], '--interval "0": duration interval must be greater than 0'),
+    (["update", "--memory", "1.5q"], '--memory "1.5q": unknown unit "q" in size'),
+    (["update", "--memory-swap", "-1k"], '--memory-swap "-1k": invalid size: negative'),
+    (["update", "--kernel-memory", "1gg"], '--kernel-memory "1gg": unknown unit "gg" in size'),
+])
+def test_cli_checks_unit_flags_before_the_container(tmp_path, argv, message):
+    """The bad value is the error, in one line, even though the container does not exist."""
+    result = subprocess.run([RUNTIME, "--root", str(tmp_path), *argv, "no-such-container"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(message), result.stderr
+
+
+@pytest.mark.parametrize("argv", [["events", "--interval", "1m30s"], ["update", "--memory", "1.5g"]])
+def test_cli_good_unit_flags_reach_the_container_lookup(tmp_path, argv):
+    result = subprocess.run([RUNTIME, "--root", str(tmp_path), *argv, "no-such-container"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr == "container does not exist\n"

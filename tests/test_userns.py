@@ -57,7 +57,7 @@ def test_host_sees_the_mapped_uid(rt, open_dir):
     rt.cmd("start", container_id, check=True)
     pid = rt.state(container_id)["pid"]
     with open(f"/proc/{pid}/status") as f:
-        fields = {l.split(":")[0]: l.split(":")[1].split() for l in f}
+        fields = {line.split(":")[0]: line.split(":")[1].split() for line in f}
     assert fields["Uid"][0] == str(HOST_BASE + 1000)
     assert fields["Gid"][0] == str(HOST_BASE + 1000)
 

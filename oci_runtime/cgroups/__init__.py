@@ -239,7 +239,7 @@ def set_frozen(paths, frozen, timeout=10.0):
         if key != "unified" and "freezer" in key.split(","):
             _write_and_wait(os.path.join(directory, "freezer.state"),
                             "FROZEN" if frozen else "THAWED",
-                            lambda: _read(os.path.join(directory, "freezer.state")) ==
+                            lambda: _read(os.path.join(directory, "freezer.state")) ==  # noqa: B023 (called at once)
                             ("FROZEN" if frozen else "THAWED"), timeout)
             done = True
     unified = paths.get("unified")

@@ -2,25 +2,36 @@
 
 --stats prints one {"type": "stats", ...} line.  Without it, a stats line every
 --interval and an {"type": "oom"} line whenever the kernel OOM-kills a task in
-the container, until the container stops.
+the container, until the container stops.  --interval is a Go duration, as
+runc's (5s, 1m30s, 500ms, 1.5h; see units.parse_duration), greater than 0.
 """
 import json
 import sys
 import time
 
+from oci_runtime import units
 from oci_runtime.cgroups import stats
 from oci_runtime.errors import ContainerNotRunning, OCIError
 from oci_runtime.state import open_container
 
 
 def parse_interval(text):
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    for suffix in ("ms", "s", "m", "h"):
-        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(text[: -len(suffix)]) * units[suffix]
-    if text.replace(".", "", 1).isdigit():
-        return float(text)
-    raise OCIError(f"invalid interval {text!r} (e.g. 5s, 500ms)")
+    """--interval in seconds (a float), read as runc reads it: a Go duration (a
+    urfave/cli DurationFlag, time.ParseDuration), so a bare number other than "0"
+    is an error.  runc then refuses an interval <= 0 with "duration interval must
+    be greater than 0" (Go's ticker would panic on it).  runc makes that check
+    after looking the container up; here it comes first, with the format."""
+    try:
+        nanoseconds = units.parse_duration(text)
+    except units.FormatError as exc:
+        raise OCIError(_interval_error(text, exc)) from None
+    if nanoseconds <= 0:
+        raise OCIError(_interval_error(text, "duration interval must be greater than 0"))
+    return nanoseconds / 1e9
+
+
+def _interval_error(text, reason):
+    return f"--interval {units.quote(text)}: {reason} (e.g. {units.DURATION_EXAMPLES})"
 
 
 def _emit(kind, container_id, data=None):

@@ -2,31 +2,33 @@
 
 The new values are merged into the resources recorded at create, written to
 the cgroups (same translation and error messages as create), and recorded.
-Memory flags accept runc's units ("64m", "1g").
+The memory flags take what runc's take: "-1" for no limit, or a size as
+go-units' RAMInBytes reads it ("4096", "64m", "1.5g", "512MiB", "1 k"; see
+units.parse_ram_size).  --kernel-memory and --kernel-memory-tcp are checked the
+same way and then ignored with runc's warning (the kernel no longer limits
+kernel memory separately).
 """
 import json
 import sys
 
 from oci_runtime import config as config_mod
+from oci_runtime import units
 from oci_runtime.cgroups import resources as resources_mod
 from oci_runtime.errors import ContainerNotRunning, OCIError
 from oci_runtime.state import open_container
 
-# flag dest -> (resources group, key, parser)
-_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
 
 def parse_bytes(text):
-    low = text.strip().lower().rstrip("b").rstrip("i")
-    if low == "-1":
+    """A memory flag's value as runc's update reads it: exactly "-1" is "no limit"
+    (runc tests for that string before calling go-units, which refuses negative
+    sizes, so "-1k" and " -1" are errors), anything else a size in RAMInBytes'
+    form.  Raises units.FormatError."""
+    if text == "-1":
         return -1
-    if low and low[-1] in _UNITS and low[:-1].isdigit():
-        return int(low[:-1]) * _UNITS[low[-1]]
-    if low.isdigit():
-        return int(low)
-    raise OCIError(f"invalid size {text!r} (e.g. 64m, 1g, or a number of bytes)")
+    return units.parse_ram_size(text)
 
 
+# flag dest -> (resources group, key, parser)
 FLAG_MAP = {
     "memory": ("memory", "limit", parse_bytes),
     "memory_reservation": ("memory", "reservation", parse_bytes),
@@ -42,6 +44,9 @@ FLAG_MAP = {
     "blkio_weight": ("blockIO", "weight", int),
 }
 
+# Obsolete in runc too: their values are checked as sizes, then ignored.
+_KERNEL_MEMORY_FLAGS = ("kernel_memory", "kernel_memory_tcp")
+
 
 def _requested(opts):
     if opts["resources"]:
@@ -56,11 +61,24 @@ def _requested(opts):
     for dest, (group, key, parse) in FLAG_MAP.items():
         raw = opts.get(dest)
         if raw not in (None, ""):
-            try:
-                requested.setdefault(group, {})[key] = parse(raw)
-            except ValueError:
-                raise OCIError(f"invalid value {raw!r} for --{dest.replace('_', '-')}") from None
+            requested.setdefault(group, {})[key] = _parse_flag(dest, parse, raw)
+    for dest in _KERNEL_MEMORY_FLAGS:
+        if opts.get(dest) not in (None, ""):
+            _parse_flag(dest, parse_bytes, opts[dest])
     return requested
+
+
+def _parse_flag(dest, parse, raw):
+    """One flag's value; a bad one is an OCIError naming the flag and the value
+    (the flags are all checked before the container is looked up)."""
+    flag = "--" + dest.replace("_", "-")
+    try:
+        return parse(raw)
+    except units.FormatError as exc:
+        raise OCIError(f"{flag} {units.quote(raw)}: {exc} "
+                       f"(e.g. {units.SIZE_EXAMPLES}, or -1 for no limit)") from None
+    except ValueError:
+        raise OCIError(f"invalid value {raw!r} for {flag}") from None
 
 
 def _check_before_update(paths, merged):
@@ -81,6 +99,10 @@ def main(g, opts, args):
     requested = _requested(opts)
     config_mod.check_resources(requested)
     st, lock = open_container(g["root"], args[0])
+    if any(opts.get(dest) not in (None, "") for dest in _KERNEL_MEMORY_FLAGS):
+        from oci_runtime import log
+
+        log.warn("Kernel memory settings are ignored and will be removed")  # runc's words
     with lock:
         if st.status() == "stopped":
             raise ContainerNotRunning()
