@@ -263,11 +263,15 @@ class State:
             return "stopped"
         if os.path.exists(self.fifo_path) and self._init_waits_on_fifo():
             return "created"
-        from oci_runtime.cgroups import is_frozen  # cheap module, no heavy imports
-
-        if is_frozen(self.private.get("cgroups", {})):
+        if self.cgroup().is_frozen():
             return "paused"
         return "running"
+
+    def cgroup(self):
+        """The container's cgroup driver (cgroups/), rebuilt from what create recorded."""
+        from oci_runtime import cgroups
+
+        return cgroups.of(self.private.get("cgroups") or {}, self.private.get("cgroup_driver"))
 
     def _init_waits_on_fifo(self):
         """The waiting init holds the fifo open; a `start` killed between its write

@@ -6,13 +6,11 @@ container needs are allowed, plus mknod of any node ("m"), which creating
 container's /dev, not which it may use; resources.devices is the only
 authority (a node listed there and denied here stays unusable, as under runc).
 
-cgroup v1 writes the rules to devices.deny / devices.allow.  cgroup v2 gets
-an eBPF program compiled from the same rules (devices_bpf.py).  A hybrid host
-with a v1 devices controller uses v1, as runc does.
+The driver enforces them: cgroup v1 writes devices.deny / devices.allow, cgroup
+v2 gets an eBPF program compiled from the same rules (devices_bpf.py); a hybrid
+host with a v1 devices controller uses v1, as runc does.
 """
-import os
 
-from oci_runtime.errors import OCIError
 
 DEFAULT_ALLOWED = (
     {"allow": True, "type": "c", "major": None, "minor": None, "access": "m"},
@@ -48,23 +46,8 @@ def all_rules(config):
     return rules + list(DEFAULT_ALLOWED)
 
 
-def apply(paths, config):
+def apply(cgroup, config):
+    """Enforce the config's device rules (and the defaults) through the cgroup driver."""
     rules = all_rules(config)
-    if not rules:
-        return
-    directory = next((d for k, d in paths.items() if k != "unified" and "devices" in k.split(",")), None)
-    if directory is None:
-        if "unified" not in paths:
-            raise OCIError("config.json: linux.resources.devices: no devices cgroup on this host")
-        from oci_runtime.cgroups import devices_bpf
-
-        devices_bpf.load_and_attach(paths["unified"], rules)
-        return
-    for rule in rules:
-        name = "devices.allow" if rule.get("allow") else "devices.deny"
-        try:
-            with open(os.path.join(directory, name), "w") as f:
-                f.write(rule_line(rule))
-        except OSError as exc:
-            raise OCIError(f"config.json: linux.resources.devices: writing {rule_line(rule)!r} to "
-                           f"{name}: {exc.strerror}") from None
+    if rules:
+        cgroup.apply_device_rules(rules)

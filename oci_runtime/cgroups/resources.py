@@ -1,10 +1,11 @@
 """linux.resources -> cgroup files, written once for both cgroup versions.
 
 ``settings(resources)`` turns the OCI object into a list of Setting rows:
-(JSON path, controller, v1 file, v1 value, v2 file, v2 value).  The driver
-(``apply``) writes each row to whichever hierarchy holds the controller on
-this host: a v1 hierarchy if one is mounted for it, else the unified one (on
-a hybrid host like this one hugetlb lives only there).  A row the host
+(JSON path, controller, v1 file, v1 value, v2 file, v2 value).  ``apply``
+asks the container's cgroup driver where each controller can be written
+(``writable``: a v1 hierarchy, or the cgroup2 directory; on a hybrid host
+like this one hugetlb lives only there) and writes the row's file for that
+version.  A row the host
 cannot apply (no such controller, no such file, a v1-only knob on v2) is an
 error naming the JSON path: never a silent skip.
 """
@@ -183,47 +184,17 @@ def settings(resources):
     return rows
 
 
-# ------------------------------------------------------------------ the driver
+# ------------------------------------------------------------------ writing
 
-def _target(paths, setting):
-    """(directory, file, value) for this host, or an OCIError naming the field."""
-    for key, directory in paths.items():
-        if key != "unified" and setting.controller in key.split(",") and setting.v1_file:
-            return directory, setting.v1_file, setting.v1_value
-    unified = paths.get("unified")
-    if unified and setting.v2_file:
-        root_controllers = unified_controllers(unified)
-        if setting.controller in root_controllers or setting.controller in ("cgroup",):
-            return unified, setting.v2_file, setting.v2_value
+def _target(cgroup, setting):
+    """(directory, file, value) on this host, or an OCIError naming the field."""
+    directory, version = cgroup.writable(setting.controller)
+    if version == 1 and setting.v1_file:
+        return directory, setting.v1_file, setting.v1_value
+    if version == 2 and setting.v2_file:
+        return directory, setting.v2_file, setting.v2_value
     raise OCIError(f"config.json: {setting.path}: the {setting.controller} controller is not "
                    "available on this host" + ("" if setting.v2_file else " (it is cgroup v1 only)"))
-
-
-def unified_controllers(directory):
-    """Controllers the unified hierarchy offers (read at its root)."""
-    root = directory
-    while os.path.exists(os.path.join(os.path.dirname(root), "cgroup.controllers")) and root != "/":
-        root = os.path.dirname(root)
-    try:
-        with open(os.path.join(root, "cgroup.controllers")) as f:
-            return set(f.read().split())
-    except OSError:
-        return set()
-
-
-def enable_controllers(unified_dir, controllers):
-    """Enable v2 controllers in every ancestor's cgroup.subtree_control (top down)."""
-    chain = []
-    path = unified_dir
-    while os.path.exists(os.path.join(os.path.dirname(path), "cgroup.subtree_control")):
-        path = os.path.dirname(path)
-        chain.append(path)
-    for ancestor in reversed(chain):
-        with open(os.path.join(ancestor, "cgroup.subtree_control")) as f:
-            enabled = set(f.read().split())
-        for controller in sorted(set(controllers) - enabled):
-            with open(os.path.join(ancestor, "cgroup.subtree_control"), "w") as f:
-                f.write(f"+{controller}")
 
 
 # Written only once the init exists (in create's parent, before any user code
@@ -231,20 +202,20 @@ def enable_controllers(unified_dir, controllers):
 DEFERRED_CONTROLLERS = ("pids",)
 
 
-def apply(paths, resources, deferred=False, swap_first=False):
-    """Write every setting (``deferred``: only the DEFERRED_CONTROLLERS ones, else all
-    but those); the first failure raises an error naming its field.  ``swap_first``
-    writes memory.swap before memory.limit (needed when lowering both on v1)."""
+def apply(cgroup, resources, deferred=False, swap_first=False):
+    """Write every setting through ``cgroup`` (a driver: cgroups/driver.py) --
+    ``deferred``: only the DEFERRED_CONTROLLERS ones, else all but those; the
+    first failure raises an error naming its field.  ``swap_first`` writes
+    memory.swap before memory.limit (needed when lowering both on v1)."""
     rows = [row for row in settings(resources or {})
             if (row.controller in DEFERRED_CONTROLLERS) == deferred]
     if swap_first:
         rows.sort(key=lambda row: row.path != "linux.resources.memory.swap")
-    targets = [(row, _target(paths, row)) for row in rows]
-    unified = paths.get("unified")
-    needed = {row.controller for row, (directory, _, _) in targets if directory == unified}
-    if unified and needed:
+    targets = [(row, _target(cgroup, row)) for row in rows]
+    needed = {row.controller for row, _ in targets}
+    if needed:
         try:
-            enable_controllers(unified, needed - {"cgroup"})
+            cgroup.prepare_controllers(needed)
         except OSError as exc:
             raise OCIError(f"config.json: linux.resources: enabling {sorted(needed)} in the parent "
                            f"cgroups: {exc.strerror}") from None

@@ -3,7 +3,9 @@
 The layout and the JSON names are runc's (its types.Stats: cpu, cpuset, memory,
 pids, blkio, hugetlb, intel_rdt, network_interfaces), including which fields
 are left out when zero ("omitempty" there), because scripts written against
-runc read them.  v1 and v2 files are mapped onto the same fields, as runc does.
+runc read them.  v1 and v2 files are mapped onto the same fields, as runc does;
+the container's cgroup driver says where each controller's files are and in
+which version (``cgroup.locate``).
 """
 import os
 
@@ -41,13 +43,6 @@ def _nonzero(**fields):
     return {key: value for key, value in fields.items() if value}
 
 
-def _controller_dir(paths, controller):
-    for key, directory in paths.items():
-        if key != "unified" and controller in key.split(","):
-            return directory, 1
-    return paths.get("unified"), 2
-
-
 def _id_list(text):
     """"0-2,5" -> [0, 1, 2, 5] (cpuset lists)."""
     ids = []
@@ -60,8 +55,8 @@ def _id_list(text):
     return ids
 
 
-def cpu(paths):
-    directory, version = _controller_dir(paths, "cpuacct")
+def cpu(cgroup):
+    directory, version = cgroup.locate("cpuacct")
     if version == 1 and directory:
         ticks = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
         stat = _keyed(_read(directory, "cpuacct.stat"))
@@ -70,7 +65,7 @@ def cpu(paths):
                          percpu_kernel=[int(x) for x in (_read(directory, "cpuacct.usage_percpu_sys") or "").split()],
                          percpu_user=[int(x) for x in (_read(directory, "cpuacct.usage_percpu_user") or "").split()])
         usage.update(kernel=stat.get("system", 0) * ticks, user=stat.get("user", 0) * ticks)
-        throttle_dir, _ = _controller_dir(paths, "cpu")
+        throttle_dir, _ = cgroup.locate("cpu")
         stat = _keyed(_read(throttle_dir, "cpu.stat"))
         throttled_time = stat.get("throttled_time", 0)
     else:
@@ -87,8 +82,8 @@ CPUSET_FLAGS = ("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrat
                 "memory_spread_slab", "memory_pressure", "sched_load_balance", "sched_relax_domain_level")
 
 
-def cpuset(paths):
-    directory, version = _controller_dir(paths, "cpuset")
+def cpuset(cgroup):
+    directory, version = cgroup.locate("cpuset")
     suffix = "" if version == 1 else ".effective"
     result = _nonzero(cpus=_id_list(_read(directory, "cpuset.cpus" + suffix)),
                       mems=_id_list(_read(directory, "cpuset.mems" + suffix)))
@@ -111,8 +106,8 @@ def _v2_limit(text, unlimited=UNLIMITED):
     return unlimited if text in ("max", "") else _int(text)
 
 
-def memory(paths):
-    directory, version = _controller_dir(paths, "memory")
+def memory(cgroup):
+    directory, version = cgroup.locate("memory")
     raw = _keyed(_read(directory, "memory.stat"))
     if version == 1:
         result = _nonzero(cache=raw.get("cache", 0))
@@ -137,8 +132,8 @@ def memory(paths):
     return result
 
 
-def pids(paths):
-    directory, _ = _controller_dir(paths, "pids")
+def pids(cgroup):
+    directory, _ = cgroup.locate("pids")
     return _nonzero(current=_int(_read(directory, "pids.current")),
                     limit=_v2_limit(_read(directory, "pids.max"), unlimited=0))
 
@@ -154,8 +149,8 @@ def _blkio_entries(text):
     return entries
 
 
-def blkio(paths):
-    directory, version = _controller_dir(paths, "blkio")
+def blkio(cgroup):
+    directory, version = cgroup.locate("blkio")
     if version == 1:
         result = {}
         for field, name in (("ioServiceBytesRecursive", "io_service_bytes_recursive"),
@@ -193,9 +188,9 @@ def _page_sizes():
     return sizes
 
 
-def hugetlb(paths):
+def hugetlb(cgroup):
     """{page size: usage, max, failcnt} for each size whose files the cgroup has."""
-    directory, version = _controller_dir(paths, "hugetlb")
+    directory, version = cgroup.locate("hugetlb")
     result = {}
     for size in _page_sizes():
         usage = _read(directory, f"hugetlb.{size}.usage_in_bytes" if version == 1 else f"hugetlb.{size}.current")
@@ -211,13 +206,6 @@ def hugetlb(paths):
     return result
 
 
-def oom_kills(paths):
-    """How many tasks the kernel OOM-killed in this cgroup so far."""
-    directory, version = _controller_dir(paths, "memory")
-    name = "memory.oom_control" if version == 1 else "memory.events"
-    return _keyed(_read(directory, name)).get("oom_kill", 0)
-
-
-def collect(paths):
-    return {"cpu": cpu(paths), "cpuset": cpuset(paths), "memory": memory(paths), "pids": pids(paths),
-            "blkio": blkio(paths), "hugetlb": hugetlb(paths), "intel_rdt": {}, "network_interfaces": None}
+def collect(cgroup):
+    return {"cpu": cpu(cgroup), "cpuset": cpuset(cgroup), "memory": memory(cgroup), "pids": pids(cgroup),
+            "blkio": blkio(cgroup), "hugetlb": hugetlb(cgroup), "intel_rdt": {}, "network_interfaces": None}

@@ -103,9 +103,9 @@ def _poke():
 
 def _own_v2_procs():
     """cgroup.procs of the cgroup v2 cgroup this process is in, or None."""
-    from oci_runtime.cgroups import hierarchies
+    from oci_runtime.cgroups.hosts import v2_mountpoint
 
-    mountpoint = hierarchies().get("unified")
+    mountpoint = v2_mountpoint()
     if not mountpoint:
         return None
     with open("/proc/self/cgroup") as f:

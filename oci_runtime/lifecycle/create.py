@@ -107,14 +107,14 @@ class Spawn:
     container root mapped to another host uid could not open them later.
     """
 
-    def __init__(self, st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console):
+    def __init__(self, st, config, opts, rootfs_dir, new_flags, joins, cgroup, console):
         self.st = st
         self.config = config
         self.opts = opts
         self.rootfs_dir = rootfs_dir
         self.new_flags = new_flags
         self.joins = joins
-        self.cgroup_paths = cgroup_paths
+        self.cgroup = cgroup  # the driver (cgroups/): its module is loaded, the children use it
         self.console = console
         self.fifo_fd = self.waiter_fd = -1
         self.decided = None
@@ -171,18 +171,18 @@ def create(root, container_id, config, opts):
     directory, lock = state_mod.make_container_dir(root, container_id)
     st = state_mod.State.new(directory, container_id, bundle, config)
     st.data["rootfs"] = rootfs_dir
-    made = {"cgroups": {}, "created": [], "pid": 0}
+    made = {"cgroup": None, "created": [], "pid": 0}
     spawn = None
     try:
         faults.point("create:after-state-dir")
-        cgroup_paths = cgroups.resolve((config.get("linux") or {}).get("cgroupsPath"), container_id)
-        cgroups.check_joinable(cgroup_paths)
-        _save_creating(st, cgroup_paths, new_flags, config)
+        cgroup = cgroups.for_container((config.get("linux") or {}).get("cgroupsPath"), container_id)
+        cgroup.check_joinable()
+        _save_creating(st, cgroup, new_flags, config)
         faults.point("create:after-creating-state")
         os.mkfifo(st.fifo_path, 0o622)
-        spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup_paths, console)
+        spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup, console)
         spawn.lock_fd = lock.fd
-        _spawn(spawn, made, lambda: _make_cgroups(root, st, made, cgroup_paths, config))
+        _spawn(spawn, made, lambda: _make_cgroups(root, st, made, cgroup, config))
         faults.point("create:after-ready")
         if opts.pid_file:
             atomicfile.write_pid_file(opts.pid_file, st.pid)
@@ -204,42 +204,42 @@ def create(root, container_id, config, opts):
         lock.release()
 
 
-def _make_cgroups(root, st, made, cgroup_paths, config):
+def _make_cgroups(root, st, made, cgroup, config):
     """The container's cgroups, with their limits, before its first process joins.
     Runs while the forked child loads its modules (see _spawn)."""
-    made["cgroups"] = cgroup_paths
+    made["cgroup"] = cgroup
     with RootLock(root) as held:  # see cgroups/parents.py: shared parents
         # Listed before they are made: a create killed in between leaves a listed
         # parent that does not exist (harmless), never an unlisted one that does.
-        register_parents(held, st.private["cgroups_created"], cgroup_paths)
-        made["created"] = cgroups.create(cgroup_paths)
-        register_parents(held, made["created"], cgroup_paths)
+        register_parents(held, st.private["cgroups_created"], cgroup.paths)
+        made["created"] = cgroup.create()
+        register_parents(held, made["created"], cgroup.paths)
     st.private["cgroups_created"] = made["created"]
     faults.point("create:after-cgroup")
-    _apply_resources(cgroup_paths, config)
+    _apply_resources(cgroup, config)
 
 
-def _save_creating(st, cgroup_paths, new_flags, config):
+def _save_creating(st, cgroup, new_flags, config):
     """Crash safety: before anything is made on the host, state.json says
     "creating", who is creating it, and which cgroups it will make, so a
     `delete --force` after a crash anywhere later finds and removes it all
     (docs/reliability.md)."""
     me = state_mod.process_start_time(os.getpid())
-    st.private.update(cgroups=cgroup_paths, cgroups_created=cgroups.missing(cgroup_paths),
+    st.private.update(cgroups=cgroup.paths, cgroup_driver=cgroup.name, cgroups_created=cgroup.missing(),
                       creator={"pid": os.getpid(), "start_time": me[1] if me else None},
                       new_namespaces=new_flags, hooks=config.get("hooks") or {},
                       resources=(config.get("linux") or {}).get("resources") or {})
     st.save()
 
 
-def _apply_resources(cgroup_paths, config, deferred=False):
+def _apply_resources(cgroup, config, deferred=False):
     """Limits and device rules are in place before the first process joins; the
     deferred ones (pids) once the init exists, still before any user code runs."""
-    from oci_runtime.cgroups import devices, resources
+    from oci_runtime.cgroups import devices
 
-    resources.apply(cgroup_paths, (config.get("linux") or {}).get("resources") or {}, deferred)
+    cgroup.apply((config.get("linux") or {}).get("resources") or {}, deferred)
     if not deferred:
-        devices.apply(cgroup_paths, config)
+        devices.apply(cgroup, config)
 
 
 def _connect_console(path):
@@ -291,7 +291,7 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
         while True:
             message = reader.next()
             if message is None:
-                raise OCIError(_died_message(made["pid"] or child_pid, spawn.cgroup_paths))
+                raise OCIError(_died_message(made["pid"] or child_pid, spawn.cgroup))
             kind = message.get("type")
             if kind == "userns":
                 write_id_mappings(child_pid, spawn.config.get("linux") or {})
@@ -310,7 +310,7 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
                 info = state_mod.process_start_time(init_pid)
                 st.private["init_start_time"] = info[1] if info else None
                 _set_oom_score_adj(init_pid, spawn.config["process"])
-                _apply_resources(spawn.cgroup_paths, spawn.config, deferred=True)
+                _apply_resources(spawn.cgroup, spawn.config, deferred=True)
                 net_devices = (spawn.config.get("linux") or {}).get("netDevices")
                 if net_devices:
                     from oci_runtime import netdevices
@@ -362,12 +362,12 @@ def _run_create_runtime_hooks(fd, st):
     send(fd, "continue", state=state_doc)
 
 
-def _died_message(pid, cgroup_paths=None):
+def _died_message(pid, cgroup=None):
     try:
         _, status = os.waitpid(pid, 0)
     except ChildProcessError:
         status = None
-    if cgroup_paths and cgroups.oom_kills(cgroup_paths):
+    if cgroup is not None and cgroup.oom_kills():
         return ("container init was killed by the OOM killer: out of memory during container setup "
                 "(linux.resources.memory.limit is too low)")
     if status is None:
@@ -381,15 +381,16 @@ def _undo(st, made):
     """Remove everything a failed create made: init, cgroups, state dir."""
     if made["pid"]:
         reap(made["pid"])
-    if made["cgroups"]:
-        for pid in cgroups.pids(made["cgroups"]):
+    cgroup = made["cgroup"]
+    if cgroup is not None:
+        for pid in cgroup.pids():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         try:
-            cgroups.remove(made["cgroups"])
-            remove_unused_parents(os.path.dirname(st.directory), made["cgroups"],
+            cgroup.remove()
+            remove_unused_parents(os.path.dirname(st.directory), cgroup.paths,
                                   set(st.private.get("cgroups_created") or ()) | set(made["created"]))
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")

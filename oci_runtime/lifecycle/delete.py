@@ -9,7 +9,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 import time
 
-from oci_runtime import cgroups, faults
+from oci_runtime import faults
 from oci_runtime.cgroups.parents import remove_unused as remove_unused_parents
 from oci_runtime.errors import ContainerNotFound, ContainerStateError, OCIError
 from oci_runtime.lifecycle.kill import signal_all, signal_init
@@ -18,23 +18,23 @@ from oci_runtime.state import CorruptState, Lock, State, container_dir, open_con
 
 def destroy(st, timeout=10.0):
     """Kill what is left, wait until it is gone, remove cgroups and the state dir."""
-    paths = st.private.get("cgroups") or {}
+    cgroup = st.cgroup()
     if st.init_alive():
         signal_init(st, signal.SIGKILL)
     signal_all(st, signal.SIGKILL)
-    if cgroups.is_frozen(paths):
-        cgroups.set_frozen(paths, False)  # a frozen task only dies once thawed
+    if cgroup.is_frozen():
+        cgroup.set_frozen(False)  # a frozen task only dies once thawed
     deadline = time.monotonic() + timeout
-    while st.init_alive() or cgroups.pids(paths):
+    while st.init_alive() or cgroup.pids():
         if time.monotonic() > deadline:
             raise OCIError(f"container {st.id}: processes did not exit after SIGKILL")
         signal_all(st, signal.SIGKILL)
         time.sleep(0.002)
     _reap_if_ours(st.pid)
     faults.point("delete:after-kill")
-    if paths:
-        cgroups.remove(paths)
-        remove_unused_parents(os.path.dirname(st.directory), paths, st.private.get("cgroups_created") or ())
+    if cgroup.paths:
+        cgroup.remove()
+        remove_unused_parents(os.path.dirname(st.directory), cgroup.paths, st.private.get("cgroups_created") or ())
     faults.point("delete:after-cgroup-remove")
     remove_state_dir(st.directory)
     if st.private.get("hooks", {}).get("poststop"):

@@ -16,7 +16,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import cgroups, config as config_mod, faults, log, namespaces, shim
+from oci_runtime import config as config_mod, faults, log, namespaces, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.process import terminal, waiter_plan
@@ -101,12 +101,12 @@ def _namespaces_to_join(pid):
     return joins
 
 
-def _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd):
+def _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd):
     """The first child: joins the cgroups and namespaces, forks into the pid namespace."""
     def body():
         hide_from_container()
         os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
-        cgroups.attach(st.private.get("cgroups") or {}, os.getpid())
+        cgroup.enter(os.getpid())
         for kind, ns_fd in joins:
             try:
                 shim.setns(ns_fd, namespaces.FLAGS[kind])
@@ -193,6 +193,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
         else:
             relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     joins = _namespaces_to_join(st.pid)
+    cgroup = st.cgroup()  # made here: the child may not import the driver's module
     waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
     seccomp_plan = waiter_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
     decided = waiter_plan.HostDecisions(process, opts.preserve_fds or 0, seccomp_plan)
@@ -200,7 +201,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
         import oci_runtime.procfs  # noqa: F401 - the child needs it and may not import
     try:
         pid = fork_with_channel(
-            lambda fd: _child(fd, st, process, joins, waiter_fd, console, decided, lock_fd),
+            lambda fd: _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd),
             lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
     finally:
         os.close(waiter_fd)

@@ -6,7 +6,6 @@ so a pid reused by another process is never hit.
 import os
 from oci_runtime import signals as signal  # signal without its enum imports
 
-from oci_runtime import cgroups
 from oci_runtime.errors import ContainerNotRunning, OCIError
 from oci_runtime.state import open_container
 
@@ -46,7 +45,7 @@ def signal_init(st, signum):
 
 
 def signal_all(st, signum):
-    for pid in cgroups.pids(st.private.get("cgroups") or {}):
+    for pid in st.cgroup().pids():
         try:
             os.kill(pid, signum)
         except ProcessLookupError:

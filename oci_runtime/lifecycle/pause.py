@@ -1,5 +1,5 @@
 """pause and resume: freeze or thaw every process of a container (the cgroup freezer)."""
-from oci_runtime import cgroups, faults
+from oci_runtime import faults
 from oci_runtime.errors import ContainerNotRunning, ContainerStateError
 from oci_runtime.state import open_container
 
@@ -20,5 +20,5 @@ def _change(root, container_id, frozen):
             raise ContainerNotRunning()
         if not frozen and status != "paused":
             raise ContainerStateError("container not paused")
-        cgroups.set_frozen(st.private.get("cgroups") or {}, frozen)
+        st.cgroup().set_frozen(frozen)
         faults.point("pause:after-freeze" if frozen else "resume:after-thaw")

@@ -29,10 +29,8 @@ def list_states(root):
 
 def pids(root, container_id):
     """The pids (host's view) of every process in the container's cgroup."""
-    from oci_runtime import cgroups  # here: `state` and `list` do not need it
-
     st, lock = open_container(root, container_id)
     with lock:
         if st.status() == "stopped":
             raise ContainerNotRunning()
-        return cgroups.pids(st.private.get("cgroups") or {})
+        return st.cgroup().pids()

@@ -39,9 +39,7 @@ def start(root, container_id):
 
 def _why_stopped(st):
     """The real cause when the kernel knows it (an init OOM-killed while it waited)."""
-    from oci_runtime import cgroups
-
-    if cgroups.oom_kills(st.private.get("cgroups") or {}):
+    if st.cgroup().oom_kills():
         return ": its init was killed by the OOM killer (out of memory during container setup)"
     return ""
 

@@ -7,12 +7,10 @@ runc's (5s, 1m30s, 500ms, 1.5h; see units.parse_duration), greater than 0.
 """
 import json
 import sys
-import time
 
 from oci_runtime import units
-from oci_runtime.cgroups import stats
-from oci_runtime.errors import ContainerNotRunning, OCIError
-from oci_runtime.state import open_container
+from oci_runtime.errors import OCIError
+from oci_runtime.lifecycle import events
 
 
 def parse_interval(text):
@@ -45,24 +43,9 @@ def _emit(kind, container_id, data=None):
 def main(g, opts, args):
     container_id = args[0]
     interval = parse_interval(opts["interval"])
-    st, lock = open_container(g["root"], container_id)
-    lock.release()  # a long-running reader must not block other commands
-    if st.status() == "stopped":
-        raise ContainerNotRunning()
-    paths = st.private.get("cgroups") or {}
     if opts["stats"]:
-        _emit("stats", container_id, stats.collect(paths))
+        _emit("stats", container_id, events.stats(g["root"], container_id))
         return 0
-    ooms = stats.oom_kills(paths)
-    next_stats = 0.0
-    while st.status() != "stopped":
-        now = time.monotonic()
-        if now >= next_stats:
-            _emit("stats", container_id, stats.collect(paths))
-            next_stats = now + interval
-        current = stats.oom_kills(paths)
-        if current > ooms:
-            _emit("oom", container_id)
-            ooms = current
-        time.sleep(min(0.1, interval))
+    for kind, data in events.watch(g["root"], container_id, interval):
+        _emit(kind, container_id, data)
     return 0

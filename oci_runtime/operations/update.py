@@ -11,11 +11,9 @@ kernel memory separately).
 import json
 import sys
 
-from oci_runtime import config as config_mod
 from oci_runtime import units
-from oci_runtime.cgroups import resources as resources_mod
-from oci_runtime.errors import ContainerNotRunning, OCIError
-from oci_runtime.state import open_container
+from oci_runtime.errors import OCIError
+from oci_runtime.lifecycle.update import update
 
 
 def parse_bytes(text):
@@ -81,45 +79,11 @@ def _parse_flag(dest, parse, raw):
         raise OCIError(f"invalid value {raw!r} for {flag}") from None
 
 
-def _check_before_update(paths, merged):
-    """memory.checkBeforeUpdate: refuse a limit below what the container already uses."""
-    memory = merged.get("memory") or {}
-    limit = memory.get("limit")
-    if not memory.get("checkBeforeUpdate") or limit in (None, -1):
-        return
-    from oci_runtime.cgroups import stats
-
-    usage = stats.memory(paths)["usage"].get("usage", 0)
-    if limit < usage:
-        raise OCIError(f"linux.resources.memory.limit: {limit} is below the current usage {usage} "
-                       "(checkBeforeUpdate)")
-
-
 def main(g, opts, args):
     requested = _requested(opts)
-    config_mod.check_resources(requested)
-    st, lock = open_container(g["root"], args[0])
     if any(opts.get(dest) not in (None, "") for dest in _KERNEL_MEMORY_FLAGS):
         from oci_runtime import log
 
         log.warn("Kernel memory settings are ignored and will be removed")  # runc's words
-    with lock:
-        if st.status() == "stopped":
-            raise ContainerNotRunning()
-        paths = st.private.get("cgroups") or {}
-        recorded = st.private.setdefault("resources", {})
-        merged = {group: dict(recorded.get(group) or {}, **values) if isinstance(values, dict) else values
-                  for group, values in requested.items()}
-        _check_before_update(paths, merged)
-        try:
-            resources_mod.apply(paths, merged)
-        except OCIError:
-            # v1 refuses a memory limit above memory+swap (and the reverse):
-            # runc's answer is to retry with swap written first.
-            if not (merged.get("memory") or {}).get("swap"):
-                raise
-            resources_mod.apply(paths, merged, swap_first=True)
-        resources_mod.apply(paths, merged, deferred=True)
-        recorded.update(merged)
-        st.save()
+    update(g["root"], args[0], requested)
     return 0

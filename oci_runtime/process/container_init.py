@@ -16,7 +16,7 @@ container decides host-side policy (the parent decided that: waiter_plan.HostDec
 import errno
 import os
 
-from oci_runtime import cgroups, faults, kernel_settings, namespaces, shim
+from oci_runtime import faults, kernel_settings, namespaces, shim
 from oci_runtime.errors import OCIError
 from oci_runtime.process import waiter_plan
 from oci_runtime.process.messages import Reader, send
@@ -50,7 +50,7 @@ def intermediate(fd, spawn):
         # keep `delete --force` waiting after create itself was killed.
         os.close(spawn.lock_fd)
         _await_cgroups(fd)
-        cgroups.attach(spawn.cgroup_paths, os.getpid())
+        spawn.cgroup.enter(os.getpid())
         join_namespaces(spawn.joins)
         other_flags = spawn.new_flags
         if spawn.new_user_namespace:
@@ -85,7 +85,7 @@ def direct_init(fd, spawn):
         hide_from_container()
         os.close(spawn.lock_fd)  # see intermediate
         _await_cgroups(fd)
-        cgroups.attach(spawn.cgroup_paths, os.getpid())
+        spawn.cgroup.enter(os.getpid())
         join_namespaces(spawn.joins)
         try:
             shim.unshare(spawn.new_flags & ~namespaces.FLAGS["pid"])
@@ -125,7 +125,7 @@ def _init(fd, spawn):
         proc_handle = procfs.open_handle()
     from oci_runtime.rootfs import assemble, inroot  # loaded by Spawn.load_modules
 
-    assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup_paths,
+    assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup,
                      bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
     faults.point("create:after-pivot")
     if config.get("hostname"):

@@ -30,7 +30,7 @@ from oci_runtime.rootfs.mounts import MountError
 from oci_runtime.rootfs.mounts import PROPAGATION_FLAGS, attach, clone, new_filesystem, set_attributes
 
 
-def prepare(config, rootfs_dir, no_pivot, cgroup_paths, cgroupns, before_pivot=None):
+def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
     """Everything up to and including the switch into the rootfs; ``before_pivot``
     runs once mounts and /dev exist (the createRuntime/createContainer hook point)."""
     linux = config.get("linux") or {}
@@ -40,7 +40,7 @@ def prepare(config, rootfs_dir, no_pivot, cgroup_paths, cgroupns, before_pivot=N
     shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
     with mounts.bind_rootfs(rootfs_dir) as root:
         for entry in config.get("mounts") or ():
-            mounts.mount_entry(root, entry, cgroup_paths, cgroupns)
+            mounts.mount_entry(root, entry, cgroup, cgroupns)
         dev.setup_dev(root)
         dev.create_devices(root, linux.get("devices") or ())
         if before_pivot is not None:

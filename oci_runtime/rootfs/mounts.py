@@ -305,7 +305,7 @@ def _kernel_messages(fs):
     return "; ".join(messages)
 
 
-def mount_entry(root, entry, cgroup_paths, cgroupns):
+def mount_entry(root, entry, cgroup, cgroupns):
     """Mount one config.mounts entry inside ``root`` (a Root on the rootfs)."""
     # The name the spec gives meaning to (/proc, /sys, ...), lexically clean; the
     # destination itself is resolved as written (a relative one relative to "/"),
@@ -334,7 +334,7 @@ def mount_entry(root, entry, cgroup_paths, cgroupns):
         resolved = root.path_of(target)
         check_place(resolved, fstype)
         check_target(destination, fstype, target)
-        handle = _make_detached(entry, fstype, source, opts, is_bind, target, cgroup_paths, cgroupns, what)
+        handle = _make_detached(entry, fstype, source, opts, is_bind, target, cgroup, cgroupns, what)
         if handle is None:
             return
         try:
@@ -343,7 +343,7 @@ def mount_entry(root, entry, cgroup_paths, cgroupns):
                 _copy_up(target, handle, what)
             attach(handle, target, what)
             if fstype in ("cgroup", "cgroup2"):
-                _fill_cgroup_tmpfs(handle, flags, cgroup_paths, cgroupns, what)
+                _fill_cgroup_tmpfs(handle, flags, cgroup, what)
             for pflag in opts.propagation:
                 set_attributes(handle, 0, 0, f"{what}: setting propagation", bool(pflag & shim.MS_REC),
                                pflag & ~shim.MS_REC)
@@ -355,11 +355,11 @@ def mount_entry(root, entry, cgroup_paths, cgroupns):
         os.close(target)
 
 
-def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup_paths, cgroupns, what):
+def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup, cgroupns, what):
     """The new mount, detached, with its flags; None when it was done in place (remount)."""
     flags = opts.flags
     if fstype in ("cgroup", "cgroup2"):
-        return _cgroup_mount(flags, cgroup_paths, cgroupns, what)
+        return _cgroup_mount(flags, cgroup, cgroupns, what)
     if is_bind:
         if opts.extensions & {"idmap", "ridmap"}:
             tree = _idmapped_clone(source, entry, "ridmap" in opts.extensions or flags & shim.MS_REC, what)
@@ -386,14 +386,16 @@ def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup_paths, c
 
 # ------------------------------------------------------------------ cgroups
 
-def _cgroup_mount(flags, cgroup_paths, cgroupns, what):
-    """/sys/fs/cgroup in the container: cgroup2 on a unified host (its own, in a
-    cgroup namespace, else a bind of the container's cgroup); on v1/hybrid a tmpfs
-    that _fill_cgroup_tmpfs fills with each hierarchy's container directory."""
-    if list(cgroup_paths) == ["unified"]:
+def _cgroup_mount(flags, cgroup, cgroupns, what):
+    """/sys/fs/cgroup in the container, as the cgroup driver says it looks
+    (``container_view``): cgroup2 -- its own, in a cgroup namespace, else a bind
+    of the container's cgroup -- or, for v1 hierarchies, a tmpfs that
+    _fill_cgroup_tmpfs fills with each hierarchy's container directory."""
+    kind, where = cgroup.container_view()
+    if kind == "cgroup2":
         if cgroupns:
             return new_filesystem("cgroup2", "cgroup2", flags, (), what)
-        tree = clone(cgroup_paths["unified"], False, what)
+        tree = clone(where, False, what)
         attr_set, attr_clr = changed_attributes(flags)
         set_attributes(tree, attr_set, attr_clr, what)
         return tree
@@ -401,16 +403,16 @@ def _cgroup_mount(flags, cgroup_paths, cgroupns, what):
     return new_filesystem("tmpfs", "tmpfs", base, ("mode=755",), what)
 
 
-def _fill_cgroup_tmpfs(tmpfs, flags, cgroup_paths, cgroupns, what):
+def _fill_cgroup_tmpfs(tmpfs, flags, cgroup, what):
     """Bind each v1 hierarchy's container directory under the (attached) tmpfs, then
     make the tmpfs read-only if asked.  The tmpfs is new and ours alone: no one
     else can write into it while this runs."""
-    if list(cgroup_paths) == ["unified"]:
+    kind, views = cgroup.container_view()
+    if kind == "cgroup2":
         return
     base = flags & (shim.MS_NOSUID | shim.MS_NODEV | shim.MS_NOEXEC)
     attr_set, attr_clr = changed_attributes(base | (flags & shim.MS_RDONLY))
-    for key, host_dir in sorted(cgroup_paths.items()):
-        name = key.replace("name=", "") if key != "unified" else "unified"
+    for name, host_dir in views:
         os.mkdir(name, 0o755, dir_fd=tmpfs)
         sub = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=tmpfs)
         try:

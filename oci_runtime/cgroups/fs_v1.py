@@ -1,0 +1,141 @@
+"""The cgroup v1 driver: legacy hosts, and hybrid ones (v1 controllers plus a
+cgroup2 hierarchy, which the container joins too, as under runc).
+
+Each controller's files are in the hierarchy that has it; a controller no v1
+hierarchy offers is used through the cgroup2 directory if that hierarchy has
+it (hugetlb on this project's CI host).  Freezing is the v1 freezer, OOM kills
+are memory.oom_control's, device rules go to devices.allow/deny (an eBPF
+program on the cgroup2 directory only when there is no v1 devices hierarchy).
+"""
+import os
+
+from oci_runtime.cgroups.driver import Cgroup, read_file, write_and_wait
+from oci_runtime.cgroups.hosts import V2_KEY
+from oci_runtime.errors import OCIError
+
+
+class Driver(Cgroup):
+    name = "fs_v1"
+
+    def _v1(self):
+        """(key, directory) of the v1 hierarchies."""
+        return [(key, directory) for key, directory in self.paths.items() if key != V2_KEY]
+
+    def _with(self, controller):
+        return next((directory for key, directory in self._v1() if controller in key.split(",")), None)
+
+    def locate(self, controller):
+        directory = self._with(controller)
+        if directory:
+            return directory, 1
+        v2 = self.paths.get(V2_KEY)
+        return (v2, 2) if v2 else (None, 0)
+
+    def writable(self, controller):
+        directory = self._with(controller)
+        if directory:
+            return directory, 1
+        v2 = self.paths.get(V2_KEY)
+        if v2:
+            from oci_runtime.cgroups.fs_v2 import offers
+
+            if offers(v2, controller):
+                return v2, 2
+        return None, 0
+
+    def prepare_controllers(self, controllers):
+        v2 = self.paths.get(V2_KEY)
+        wanted = {c for c in controllers if self._with(c) is None} - {"cgroup"}
+        if v2 and wanted:
+            from oci_runtime.cgroups.fs_v2 import enable_controllers
+
+            enable_controllers(v2, wanted)
+
+    def _made(self, key, path):
+        if "cpuset" in key.split(","):
+            _copy_cpuset_from_parent(path)
+
+    def _pid_sources(self):
+        return [directory for _, directory in self._v1()] + [self.paths[V2_KEY]] * (V2_KEY in self.paths)
+
+    def is_frozen(self):
+        directory = self._with("freezer")
+        if directory is None:
+            return self._v2_freezer() is not None and self._v2_freezer().is_frozen()
+        try:
+            return read_file(os.path.join(directory, "freezer.state")) == "FROZEN"
+        except FileNotFoundError:
+            return False
+
+    def set_frozen(self, frozen, timeout=10.0):
+        directory = self._with("freezer")
+        if directory is None:
+            if self._v2_freezer() is None:
+                raise OCIError("no freezer cgroup for this container (neither v1 freezer nor cgroup.freeze)")
+            return self._v2_freezer().set_frozen(frozen, timeout)
+        want = "FROZEN" if frozen else "THAWED"
+        state_file = os.path.join(directory, "freezer.state")
+        write_and_wait(state_file, want, lambda: read_file(state_file) == want, timeout)
+
+    def _v2_freezer(self):
+        """A hybrid host without a v1 freezer hierarchy freezes through cgroup2."""
+        v2 = self.paths.get(V2_KEY)
+        if v2 and os.path.exists(os.path.join(v2, "cgroup.freeze")):
+            from oci_runtime.cgroups.fs_v2 import Driver as V2
+
+            return V2({V2_KEY: v2})
+        return None
+
+    def oom_kills(self):
+        directory = self._with("memory")
+        if directory is None:
+            return 0
+        try:
+            with open(os.path.join(directory, "memory.oom_control")) as f:
+                for line in f:
+                    field, _, value = line.partition(" ")
+                    if field == "oom_kill":
+                        return int(value)
+        except (FileNotFoundError, ValueError):
+            pass
+        return 0
+
+    def apply_device_rules(self, rules):
+        from oci_runtime.cgroups.devices import rule_line
+
+        directory = self._with("devices")
+        if directory is None:
+            v2 = self.paths.get(V2_KEY)
+            if not v2:
+                raise OCIError("config.json: linux.resources.devices: no devices cgroup on this host")
+            from oci_runtime.cgroups import devices_bpf
+
+            devices_bpf.load_and_attach(v2, rules)
+            return
+        for rule in rules:
+            name = "devices.allow" if rule.get("allow") else "devices.deny"
+            try:
+                with open(os.path.join(directory, name), "w") as f:
+                    f.write(rule_line(rule))
+            except OSError as exc:
+                raise OCIError(f"config.json: linux.resources.devices: writing {rule_line(rule)!r} to "
+                               f"{name}: {exc.strerror}") from None
+
+    def container_view(self):
+        views = []
+        for key, directory in sorted(self.paths.items()):
+            views.append((key.replace("name=", "") if key != V2_KEY else "unified", directory))
+        return "v1", views
+
+
+def _copy_cpuset_from_parent(directory):
+    """A new v1 cpuset cgroup starts empty and refuses tasks until cpus/mems are set."""
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        own = os.path.join(directory, name)
+        with open(own) as f:
+            if f.read().strip():
+                continue
+        with open(os.path.join(os.path.dirname(directory), name)) as f:
+            value = f.read().strip()
+        with open(own, "w") as f:
+            f.write(value)

@@ -1,0 +1,118 @@
+"""The cgroup v2 driver: a pure cgroup2 ("unified") host.
+
+One directory holds every controller's files.  Controllers are enabled down
+the parents' cgroup.subtree_control as runc does (all the host offers when the
+container's directory is made, so limits, stats and freezing work); freezing
+is cgroup.freeze (done when cgroup.events says so), OOM kills are
+memory.events', device rules are an eBPF program (devices_bpf.py).
+"""
+import os
+
+from oci_runtime.cgroups.driver import Cgroup, read_file, write_and_wait
+from oci_runtime.cgroups.hosts import V2_KEY
+from oci_runtime.errors import OCIError
+
+
+def recorded_by_it(paths):
+    """True for the paths this driver records (a state without a driver name)."""
+    return list(paths) == [V2_KEY]
+
+
+class Driver(Cgroup):
+    name = "fs_v2"
+
+    @property
+    def directory(self):
+        return self.paths[V2_KEY]
+
+    def locate(self, controller):
+        return self.directory, 2
+
+    def writable(self, controller):
+        return (self.directory, 2) if offers(self.directory, controller) else (None, 0)
+
+    def prepare_controllers(self, controllers):
+        enable_controllers(self.directory, set(controllers) - {"cgroup"})
+
+    def create(self):
+        created = []
+        _mkdir_parents(self.directory, created)
+        enable_controllers(self.directory, available_controllers(self.directory))
+        return created + super().create()
+
+    def is_frozen(self):
+        try:
+            return read_file(os.path.join(self.directory, "cgroup.freeze")) == "1"
+        except FileNotFoundError:
+            return False
+
+    def set_frozen(self, frozen, timeout=10.0):
+        if not os.path.exists(os.path.join(self.directory, "cgroup.freeze")):
+            raise OCIError("no freezer cgroup for this container (neither v1 freezer nor cgroup.freeze)")
+        want = "frozen 1" if frozen else "frozen 0"
+        events = os.path.join(self.directory, "cgroup.events")
+        write_and_wait(os.path.join(self.directory, "cgroup.freeze"), "1" if frozen else "0",
+                       lambda: want in read_file(events).splitlines(), timeout)
+
+    def oom_kills(self):
+        try:
+            with open(os.path.join(self.directory, "memory.events")) as f:
+                for line in f:
+                    field, _, value = line.partition(" ")
+                    if field == "oom_kill":
+                        return int(value)
+        except (FileNotFoundError, ValueError):
+            pass
+        return 0
+
+    def apply_device_rules(self, rules):
+        from oci_runtime.cgroups import devices_bpf
+
+        devices_bpf.load_and_attach(self.directory, rules)
+
+    def container_view(self):
+        return "cgroup2", self.directory
+
+
+def offers(directory, controller):
+    """Whether the hierarchy offers ``controller`` ("cgroup" names the core files)."""
+    return controller == "cgroup" or controller in available_controllers(directory)
+
+
+def available_controllers(directory):
+    """Controllers the cgroup2 hierarchy offers (read at its root)."""
+    root = directory
+    while os.path.exists(os.path.join(os.path.dirname(root), "cgroup.controllers")) and root != "/":
+        root = os.path.dirname(root)
+    try:
+        with open(os.path.join(root, "cgroup.controllers")) as f:
+            return set(f.read().split())
+    except OSError:
+        return set()
+
+
+def enable_controllers(directory, controllers):
+    """Enable controllers in every ancestor's cgroup.subtree_control (top down)."""
+    chain = []
+    path = directory
+    while os.path.exists(os.path.join(os.path.dirname(path), "cgroup.subtree_control")):
+        path = os.path.dirname(path)
+        chain.append(path)
+    for ancestor in reversed(chain):
+        with open(os.path.join(ancestor, "cgroup.subtree_control")) as f:
+            enabled = set(f.read().split())
+        for controller in sorted(set(controllers) - enabled):
+            with open(os.path.join(ancestor, "cgroup.subtree_control"), "w") as f:
+                f.write(f"+{controller}")
+
+
+def _mkdir_parents(directory, created):
+    """Create the missing ancestors of ``directory`` (not itself), recording them."""
+    missing = []
+    probe = os.path.dirname(directory)
+    while not os.path.isdir(probe):
+        missing.append(probe)
+        probe = os.path.dirname(probe)
+    for path in reversed(missing):
+        os.mkdir(path, 0o755)
+        created.append(path)
