@@ -262,23 +262,69 @@ def _check_rules(config):
 
 
 def check(config):
-    """Check a parsed config.json; raises ConfigError naming the first bad field."""
+    """Check a parsed config.json (raises ConfigError naming the first bad field) and
+    complete it in place (normalise): returns the config every consumer reads."""
     DOCUMENT(config, "")
     for name in ("root", "process"):
         if name not in config:
             raise ConfigError(name, "is required")
     _check_rules(config)
+    return normalise(config)
+
+
+# ---------------------------------------------------------------- defaults
+# What an absent optional object or list means, filled in once after the checks,
+# so the code that reads a config never writes `... or {}` (an absent and an
+# empty object mean the same in every field listed here).
+
+def normalise(config):
+    config.setdefault("mounts", [])
+    config.setdefault("hooks", {})
+    config.setdefault("annotations", {})
+    normalise_process(config["process"])
+    linux = config.setdefault("linux", {})
+    for key, empty in (("namespaces", list), ("devices", list), ("sysctl", dict), ("uidMappings", list),
+                       ("gidMappings", list), ("maskedPaths", list), ("readonlyPaths", list)):
+        if key not in linux:
+            linux[key] = empty()
+    linux["resources"] = normalise_resources(linux.get("resources") or {})
     return config
 
 
+def normalise_process(process):
+    """A process object (config.process, exec's) with its optional parts present."""
+    process.setdefault("env", [])
+    process.setdefault("rlimits", [])
+    process.setdefault("user", {"uid": 0, "gid": 0})
+    return process
+
+
+RESOURCE_OBJECTS = ("memory", "cpu", "blockIO", "network", "rdma", "unified")
+RESOURCE_LISTS = ("devices", "hugepageLimits")
+
+
+def normalise_resources(resources):
+    """A resources object (linux.resources, or an update's) with every group present."""
+    for key in RESOURCE_OBJECTS:
+        if not resources.get(key):
+            resources[key] = {}
+    for key in RESOURCE_LISTS:
+        if not resources.get(key):
+            resources[key] = []
+    return resources
+
+
 def check_process(process, path="process"):
-    """A process object on its own (exec --process, the process exec builds)."""
-    return _PROCESS(process, path)
+    """A process object on its own (exec --process, the process exec builds), normalised."""
+    _PROCESS(process, path)
+    return normalise_process(process)
 
 
 def check_resources(resources, path="linux.resources"):
-    """A resources object on its own (update --resources and its flags)."""
-    return _RESOURCES(resources, path)
+    """A resources object on its own (update --resources and its flags); not
+    normalised: update merges only the groups it was given."""
+    _RESOURCES(resources, path)
+    return resources
 
 
 # A hostile bundle must not make the runtime read gigabytes: real configs are KiBs.

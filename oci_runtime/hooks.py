@@ -34,7 +34,7 @@ CREATE_TIME = ("prestart", "createRuntime", "createContainer", "startContainer")
 
 
 def wanted(config, names):
-    hooks = config.get("hooks") or {}
+    hooks = config["hooks"]
     return any(hooks.get(name) for name in names)
 
 
@@ -84,7 +84,7 @@ def _kill_group(pgid):
 def run(config_hooks, kind, state_doc, warn_only=False, cwd="/"):
     """Run every hook of ``kind`` in order; the first failure raises (or, with
     ``warn_only``, is logged and the rest still run)."""
-    for index, hook in enumerate((config_hooks or {}).get(kind) or ()):
+    for index, hook in enumerate(config_hooks.get(kind) or ()):
         try:
             run_one(kind, index, hook, state_doc, cwd)
         except OCIError as exc:
@@ -96,7 +96,7 @@ def run(config_hooks, kind, state_doc, warn_only=False, cwd="/"):
 def plan_records(config_hooks, state_doc):
     """startContainer hooks as init-plan records for the C init (see init.c)."""
     records = []
-    for hook in (config_hooks or {}).get("startContainer") or ():
+    for hook in config_hooks.get("startContainer") or ():
         records.append(f"HOOK={hook['path']}")
         records += [f"HOOKARG={a}" for a in hook.get("args") or [hook["path"]]]
         records += [f"HOOKENV={e}" for e in hook.get("env") or ()]

@@ -29,8 +29,8 @@ IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
 # ------------------------------------------------------------------ checks
 
 def check(config, new_flags, joins=()):
-    linux = config.get("linux") or {}
-    for key in linux.get("sysctl") or {}:
+    linux = config["linux"]
+    for key in linux["sysctl"]:
         _check_sysctl(key, new_flags, joins)
     personality = linux.get("personality")
     if personality is not None:
@@ -155,7 +155,7 @@ def apply_sysctls(proc_handle, sysctls):
 
 
 def apply_process_attributes(config, shim):
-    linux = config.get("linux") or {}
+    linux = config["linux"]
     process = config["process"]
     if linux.get("personality"):
         shim.personality(PERSONALITY_DOMAINS[linux["personality"]["domain"]])

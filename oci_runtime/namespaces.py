@@ -30,7 +30,7 @@ JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 
 def plan(config):
     """Returns (flags to unshare, [(type, path)] to join in JOIN_ORDER, set of types)."""
-    entries = (config.get("linux") or {}).get("namespaces") or []
+    entries = config["linux"]["namespaces"]
     new_flags = 0
     joins = {}
     for i, ns in enumerate(entries):

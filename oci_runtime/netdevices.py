@@ -19,7 +19,7 @@ IFA_F_PERMANENT = 0x80
 
 
 def check(config, new_flags):
-    devices = (config.get("linux") or {}).get("netDevices")
+    devices = config["linux"].get("netDevices")
     if devices and not new_flags & shim.CLONE_NEWNET:
         raise OCIError("config.json: linux.netDevices: requires a new network namespace")
 

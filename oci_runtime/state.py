@@ -199,7 +199,7 @@ class State:
             "rootfs": "",
             "created": now_rfc3339(),
             "owner": "",
-            "annotations": config.get("annotations") or {},
+            "annotations": config["annotations"],
             # Private to the runtime; never printed by `state`.
             "runtime": {},
         }

@@ -83,3 +83,13 @@ def test_seccomp_flags_are_what_this_kernel_supports(features):
     assert not lib.oci_seccomp_flag_known(1 << 30)
     release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
     assert ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in seccomp["supportedFlags"]) == (release >= (5, 19))
+
+
+def test_what_the_runtime_supports_is_reported(features):
+    """rdma limits are written (cgroups/resources.py) and AppArmor/SELinux labels are
+    applied where the host runs them (kernel_settings.lsm_exec_records): features-linux.md
+    asks whether the runtime supports them, not whether this host does."""
+    linux = features["linux"]
+    assert linux["cgroup"]["rdma"] is True
+    assert linux["apparmor"] == {"enabled": True}
+    assert linux["selinux"] == {"enabled": True}

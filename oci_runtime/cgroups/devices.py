@@ -39,8 +39,8 @@ def rule_line(rule):
 
 
 def all_rules(config):
-    linux = config.get("linux") or {}
-    rules = list((linux.get("resources") or {}).get("devices") or ())
+    linux = config["linux"]
+    rules = list(linux["resources"]["devices"])
     if not rules:
         return []
     return rules + list(DEFAULT_ALLOWED)

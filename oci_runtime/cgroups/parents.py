@@ -63,11 +63,11 @@ def _existing(parents):
 
 
 def _store(directory, parents):
-    from oci_runtime.state import write_json_atomic
+    from oci_runtime import atomicfile
 
     path = os.path.join(directory, REGISTRY)
     if parents:
-        write_json_atomic(path, sorted(parents))
+        atomicfile.replace(path, json.dumps(sorted(parents)).encode())
     else:
         try:
             os.unlink(path)

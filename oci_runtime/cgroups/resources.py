@@ -153,33 +153,36 @@ def _block_io(blkio):
 
 def settings(resources):
     """Every cgroup write the resources ask for, in a safe order."""
+    from oci_runtime.config import normalise_resources
+
+    resources = normalise_resources(dict(resources))  # a copy: update's are partial
     rows = []
-    rows += _memory(resources.get("memory") or {})
-    rows += _cpu(resources.get("cpu") or {})
+    rows += _memory(resources["memory"])
+    rows += _cpu(resources["cpu"])
     pids = resources.get("pids")
     if pids is not None and "limit" in pids:
         limit = pids["limit"]
         value = MAX if limit < 0 else str(limit)
         rows.append(Setting("linux.resources.pids.limit", "pids", "pids.max", value, "pids.max", value))
-    rows += _block_io(resources.get("blockIO") or {})
-    for i, entry in enumerate(resources.get("hugepageLimits") or ()):
+    rows += _block_io(resources["blockIO"])
+    for i, entry in enumerate(resources["hugepageLimits"]):
         size = entry["pageSize"]
         rows.append(Setting(f"linux.resources.hugepageLimits[{i}]", "hugetlb",
                             f"hugetlb.{size}.limit_in_bytes", str(entry["limit"]),
                             f"hugetlb.{size}.max", str(entry["limit"])))
-    network = resources.get("network") or {}
+    network = resources["network"]
     if network.get("classID") is not None:
         rows.append(Setting("linux.resources.network.classID", "net_cls", "net_cls.classid",
                             str(network["classID"])))
     for i, prio in enumerate(network.get("priorities") or ()):
         rows.append(Setting(f"linux.resources.network.priorities[{i}]", "net_prio", "net_prio.ifpriomap",
                             f"{prio['name']} {prio['priority']}"))
-    for device, limits in (resources.get("rdma") or {}).items():
+    for device, limits in resources["rdma"].items():
         parts = [f"{k}={v}" for k, v in (("hca_handle", limits.get("hcaHandles")),
                                           ("hca_object", limits.get("hcaObjects"))) if v is not None]
         value = f"{device} {' '.join(parts)}"
         rows.append(Setting(f"linux.resources.rdma.{device}", "rdma", "rdma.max", value, "rdma.max", value))
-    for key, value in (resources.get("unified") or {}).items():
+    for key, value in resources["unified"].items():
         rows.append(Setting(f"linux.resources.unified.{key}", key.split(".")[0], None, None, key, value))
     return rows
 
@@ -207,7 +210,7 @@ def apply(cgroup, resources, deferred=False, swap_first=False):
     ``deferred``: only the DEFERRED_CONTROLLERS ones, else all but those; the
     first failure raises an error naming its field.  ``swap_first`` writes
     memory.swap before memory.limit (needed when lowering both on v1)."""
-    rows = [row for row in settings(resources or {})
+    rows = [row for row in settings(resources)
             if (row.controller in DEFERRED_CONTROLLERS) == deferred]
     if swap_first:
         rows.sort(key=lambda row: row.path != "linux.resources.memory.swap")

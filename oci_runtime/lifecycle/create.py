@@ -69,16 +69,16 @@ def check_host_side(config, bundle, opts):
         if config.get(field) and not namespaces.private("uts", new_flags, joins):
             raise ConfigError(field, f"unable to set {field} without a private UTS namespace")
     if new_flags & namespaces.FLAGS["user"]:
-        linux = config.get("linux") or {}
+        linux = config["linux"]
         for key in ("uidMappings", "gidMappings"):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
     kernel_settings.check(config, new_flags, joins)
-    if (config.get("linux") or {}).get("seccomp"):
+    if config["linux"].get("seccomp"):
         from oci_runtime import seccomp
 
         seccomp.check(config["linux"]["seccomp"])
-    if (config.get("linux") or {}).get("netDevices"):
+    if config["linux"].get("netDevices"):
         from oci_runtime import netdevices
 
         netdevices.check(config, new_flags)
@@ -123,7 +123,7 @@ class Spawn:
             self.waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
             # Compiled here, on the host side: its messages reach --log, its errors come
             # before any namespace exists, and libseccomp is not needed inside.
-            seccomp_plan = waiter_plan.compile_seccomp((config.get("linux") or {}).get("seccomp"))
+            seccomp_plan = waiter_plan.compile_seccomp(config["linux"].get("seccomp"))
             self.decided = waiter_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
         except OSError as exc:
             self.close()
@@ -138,11 +138,13 @@ class Spawn:
         host's files.  Done there, not in the parent, so it overlaps the parent
         making the cgroups (the child waits for "cgroups" before it joins them)."""
         from oci_runtime.rootfs import assemble, inroot  # noqa: F401
+        if any(_uses_special_mount(entry) for entry in self.config["mounts"]):
+            from oci_runtime.rootfs import special_mounts  # noqa: F401
         if self.console is not None:
             from oci_runtime.rootfs import console  # noqa: F401
-        if self.config.get("hooks"):
+        if self.config["hooks"]:
             from oci_runtime import hooks  # noqa: F401
-        if (self.config.get("linux") or {}).get("sysctl") or self.decided.lsm:
+        if self.config["linux"]["sysctl"] or self.decided.lsm:
             from oci_runtime import procfs  # noqa: F401
 
     def close(self):
@@ -161,6 +163,11 @@ class Spawn:
         return bool(self.new_flags & namespaces.FLAGS["user"])
 
 
+def _uses_special_mount(entry):
+    """tmpcopyup, idmap or ridmap among a mount's options (rootfs/special_mounts.py)."""
+    return bool({"tmpcopyup", "idmap", "ridmap"} & set(entry.get("options") or ()))
+
+
 def create(root, container_id, config, opts):
     """Create the container; returns its State (status created)."""
     bundle = os.path.abspath(opts.bundle)
@@ -175,7 +182,7 @@ def create(root, container_id, config, opts):
     spawn = None
     try:
         faults.point("create:after-state-dir")
-        cgroup = cgroups.for_container((config.get("linux") or {}).get("cgroupsPath"), container_id)
+        cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id)
         cgroup.check_joinable()
         _save_creating(st, cgroup, new_flags, config)
         faults.point("create:after-creating-state")
@@ -227,8 +234,8 @@ def _save_creating(st, cgroup, new_flags, config):
     me = state_mod.process_start_time(os.getpid())
     st.private.update(cgroups=cgroup.paths, cgroup_driver=cgroup.name, cgroups_created=cgroup.missing(),
                       creator={"pid": os.getpid(), "start_time": me[1] if me else None},
-                      new_namespaces=new_flags, hooks=config.get("hooks") or {},
-                      resources=(config.get("linux") or {}).get("resources") or {})
+                      new_namespaces=new_flags, hooks=config["hooks"],
+                      resources=config["linux"]["resources"])
     st.save()
 
 
@@ -237,7 +244,7 @@ def _apply_resources(cgroup, config, deferred=False):
     deferred ones (pids) once the init exists, still before any user code runs."""
     from oci_runtime.cgroups import devices
 
-    cgroup.apply((config.get("linux") or {}).get("resources") or {}, deferred)
+    cgroup.apply(config["linux"]["resources"], deferred)
     if not deferred:
         devices.apply(cgroup, config)
 
@@ -294,7 +301,7 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
                 raise OCIError(_died_message(made["pid"] or child_pid, spawn.cgroup))
             kind = message.get("type")
             if kind == "userns":
-                write_id_mappings(child_pid, spawn.config.get("linux") or {})
+                write_id_mappings(child_pid, spawn.config["linux"])
                 send(reader.fd, "continue")
             elif kind == "hooks":
                 hooks_requested = True
@@ -311,7 +318,7 @@ def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
                 st.private["init_start_time"] = info[1] if info else None
                 _set_oom_score_adj(init_pid, spawn.config["process"])
                 _apply_resources(spawn.cgroup, spawn.config, deferred=True)
-                net_devices = (spawn.config.get("linux") or {}).get("netDevices")
+                net_devices = spawn.config["linux"].get("netDevices")
                 if net_devices:
                     from oci_runtime import netdevices
 

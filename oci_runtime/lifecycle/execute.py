@@ -66,7 +66,7 @@ def build_process(config, opts, args):
         raise OCIError("exec: a command or --process is required")
     process["args"] = list(args)
     process["terminal"] = bool(opts.tty)
-    process["env"] = list(process.get("env") or ()) + opts.env
+    process["env"] = process["env"] + opts.env
     if opts.cwd:
         process["cwd"] = opts.cwd
     if opts.user:
@@ -131,8 +131,8 @@ def _final(fd, process, waiter_fd, console, decided):
 
         with Root.of_directory("/") as root:  # setns(mnt) made it the container's
             terminal.setup_terminal(console, process, root, bind_console=False)
-    waiter_plan.apply_rlimits(process.get("rlimits") or ())
-    if "umask" in process.get("user", {}):
+    waiter_plan.apply_rlimits(process["rlimits"])
+    if "umask" in process["user"]:
         os.umask(process["user"]["umask"])
     env = waiter_plan.environment(process, decided.listen_fds)
     exe = waiter_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
@@ -160,7 +160,7 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
         config = config_mod.load(st.data["bundle"])
         if process is None:
             process = build_process(config, opts, args)
-        profile = (config.get("linux") or {}).get("seccomp")
+        profile = config["linux"].get("seccomp")
         if profile:
             from oci_runtime import seccomp  # imported here: the child cannot once it is inside
 

@@ -79,10 +79,11 @@ def linux_features():
     return {
         "namespaces": namespace_types(),
         "capabilities": capability_names(),
-        "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": False},
+        "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True},
         "seccomp": seccomp_features(),
-        "apparmor": dict(disabled),
-        "selinux": dict(disabled),
+        # Supported by the runtime (features-linux.md), whether or not this host runs them.
+        "apparmor": {"enabled": True},
+        "selinux": {"enabled": True},
         "intelRdt": dict(disabled),
         "mountExtensions": {"idmap": {"enabled": True}},
         "netDevices": {"enabled": True},

@@ -63,7 +63,7 @@ def intermediate(fd, spawn):
             shim.unshare(other_flags)
         except OSError as exc:
             raise OCIError(f"creating namespaces: {exc.strerror}") from None
-        kernel_settings.apply_time_offsets(spawn.config.get("linux") or {})
+        kernel_settings.apply_time_offsets(spawn.config["linux"])
         try:
             pid = os.fork()
         except OSError as exc:
@@ -105,7 +105,7 @@ def _init(fd, spawn):
     os.chdir(spawn.st.data["bundle"])  # relative mount sources are relative to the bundle
     hook_state = {}
     before_pivot = None
-    if config.get("hooks"):
+    if config["hooks"]:
         from oci_runtime import hooks
 
         if hooks.wanted(config, hooks.CREATE_TIME):
@@ -113,11 +113,11 @@ def _init(fd, spawn):
                 _create_container_hooks(fd, config, spawn.rootfs_dir))
     notify = os.environ.get("NOTIFY_SOCKET")
     if notify and notify.startswith("/") and os.path.exists(notify):
-        config = dict(config, mounts=list(config.get("mounts") or ()) + [
+        config = dict(config, mounts=config["mounts"] + [
             {"destination": waiter_plan.NOTIFY_SOCKET_IN_CONTAINER, "type": "bind", "source": notify,
              "options": ["bind"]}])
     # The runtime's own procfs, opened before any of the config's mounts exist.
-    needs_proc = (config.get("linux") or {}).get("sysctl") or spawn.decided.lsm
+    needs_proc = config["linux"]["sysctl"] or spawn.decided.lsm
     proc_handle = None
     if needs_proc:
         from oci_runtime import procfs  # loaded by Spawn.load_modules
@@ -134,7 +134,7 @@ def _init(fd, spawn):
         shim.setdomainname(config["domainname"])
     if spawn.new_flags & namespaces.FLAGS["network"]:
         kernel_settings.loopback_up()
-    kernel_settings.apply_sysctls(proc_handle, (config.get("linux") or {}).get("sysctl") or {})
+    kernel_settings.apply_sysctls(proc_handle, config["linux"]["sysctl"])
     with inroot.Root.of_directory("/") as root:  # the container's, from here on
         if spawn.console is not None:
             from oci_runtime.rootfs import console  # loaded by Spawn.load_modules
@@ -143,13 +143,13 @@ def _init(fd, spawn):
         waiter_plan.make_cwd(root, process.get("cwd", "/"))  # before a read-only root, as runc
         assemble.finish(config, root)
     kernel_settings.apply_process_attributes(config, shim)
-    waiter_plan.apply_rlimits(process.get("rlimits") or ())
-    if "umask" in process.get("user", {}):  # unset: keep the caller's, as the spec says
+    waiter_plan.apply_rlimits(process["rlimits"])
+    if "umask" in process["user"]:  # unset: keep the caller's, as the spec says
         os.umask(process["user"]["umask"])
     env = waiter_plan.environment(process, spawn.decided.listen_fds)
     exe = waiter_plan.find_executable(process["args"][0], env, process.get("cwd", "/"))
     hook_records = ()
-    if (config.get("hooks") or {}).get("startContainer"):
+    if config["hooks"].get("startContainer"):
         from oci_runtime import hooks
 
         hook_records = hooks.plan_records(config["hooks"], hook_state)
@@ -171,7 +171,7 @@ def _create_container_hooks(fd, config, rootfs_dir):
     reply = Reader(fd).next()
     if not reply or reply.get("type") != "continue":
         os._exit(1)  # create reports its own error and tears the container down
-    hooks.run(config.get("hooks"), "createContainer", reply["state"], cwd=rootfs_dir)
+    hooks.run(config["hooks"], "createContainer", reply["state"], cwd=rootfs_dir)
     return reply["state"]
 
 

@@ -104,7 +104,7 @@ def hide_from_container():
 def write_id_mappings(pid, linux):
     """uid_map and gid_map of a child that has just unshared its user namespace."""
     for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
-        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux.get(key) or ())
+        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux[key])
         try:
             with open(f"/proc/{pid}/{name}", "w") as f:
                 f.write(lines)

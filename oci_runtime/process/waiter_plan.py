@@ -71,7 +71,7 @@ def make_cwd(root, cwd):
 
 
 def environment(process, listen_fds=0):
-    env = list(process.get("env") or ())
+    env = list(process["env"])
     if not any(e.startswith("HOME=") for e in env):
         env.append(f"HOME={home_of(process.get('user', {}).get('uid', 0))}")
     if os.environ.get("NOTIFY_SOCKET") and not any(e.startswith("NOTIFY_SOCKET=") for e in env):
@@ -148,7 +148,7 @@ class HostDecisions:
         self.listen_fds = listen_fds()
         self.lsm = kernel_settings.lsm_exec_records(process)
         self.seccomp_plan = seccomp_plan
-        user = process.get("user") or {}
+        user = process["user"]
         records = [f"KEEP_FDS={preserve_fds + self.listen_fds}",
                    f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1"]
         records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]

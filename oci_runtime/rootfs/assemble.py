@@ -33,16 +33,16 @@ from oci_runtime.rootfs.mounts import PROPAGATION_FLAGS, attach, clone, new_file
 def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
     """Everything up to and including the switch into the rootfs; ``before_pivot``
     runs once mounts and /dev exist (the createRuntime/createContainer hook point)."""
-    linux = config.get("linux") or {}
+    linux = config["linux"]
     propagation = linux.get("rootfsPropagation") or "rslave"
     # Slave first, whatever was asked: host mounts keep propagating in, and
     # nothing mounted here can propagate out to the host.
     shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
     with mounts.bind_rootfs(rootfs_dir) as root:
-        for entry in config.get("mounts") or ():
+        for entry in config["mounts"]:
             mounts.mount_entry(root, entry, cgroup, cgroupns)
         dev.setup_dev(root)
-        dev.create_devices(root, linux.get("devices") or ())
+        dev.create_devices(root, linux["devices"])
         if before_pivot is not None:
             before_pivot()
         if no_pivot:
@@ -56,9 +56,9 @@ def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
 def finish(config, root):
     """After the switch (``root`` is a Root on the new "/"): masked and read-only
     paths, then a read-only root."""
-    linux = config.get("linux") or {}
-    mask_paths(root, linux.get("maskedPaths") or ())
-    readonly_paths(root, linux.get("readonlyPaths") or ())
+    linux = config["linux"]
+    mask_paths(root, linux["maskedPaths"])
+    readonly_paths(root, linux["readonlyPaths"])
     if config["root"].get("readonly"):
         readonly_root(root)
 
