@@ -8,7 +8,7 @@ a lazy import in an error path, say -- would run the image's code as root
 with the runtime's privileges.
 
 So every forked child of create and exec calls ``seal()`` before it joins or
-creates any namespace (process._child_guard).  From then on only modules
+creates any namespace (process/spawn.child_guard).  From then on only modules
 already loaded, built into the interpreter or frozen into it can be
 imported; anything else fails loudly with an ImportError that names the
 module, and the child reports it as its error.  What the children need is

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import RUNTIME
 from oci_runtime import OCI_VERSION
-from oci_runtime.rootfs.mounts import MountOptions
+from oci_runtime.rootfs.mount_options import MountOptions
 
 SCHEMA = Path(__file__).resolve().parent.parent / "specs" / "features.schema.json"
 

@@ -27,12 +27,11 @@ import tarfile
 from oci_runtime import shim
 from oci_runtime.image.blobs import CHUNK, VerifiedReader
 from oci_runtime.image.errors import ImageError
+from oci_runtime.image.streams import check_media_type, copy_keeping_holes, decompressed, zstd_errors
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
 _RESOLVE = shim.RESOLVE_IN_ROOT | shim.RESOLVE_NO_MAGICLINKS
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # Extended attributes that would change how the kernel treats the tree if the
 # rootfs later became an overlayfs layer: data from an image must not set them.
 _REFUSED_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
@@ -51,36 +50,6 @@ class Warnings:
         return [f"{kind}: {n} entr{'y' if n == 1 else 'ies'}" for kind, n in sorted(self.counts.items())]
 
 
-# ------------------------------------------------------------------ streams
-def decompressed(stream, what):
-    """The layer's tar stream, by sniffing the compression (media types lie, e.g.
-    docker-archive names none): gzip, zstd (needs the zstandard package) or none."""
-    magic = stream.peek(4)[:4]
-    if magic[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=stream, mode="rb")
-    if magic == _ZSTD_MAGIC:
-        try:
-            import zstandard
-        except ImportError:
-            raise ImageError(f"{what} is zstd-compressed: install the zstandard Python package "
-                             "(pip install zstandard) to unpack it") from None
-        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=False)
-    return stream
-
-
-def check_media_type(media_type, what):
-    """Refuse what we would misread (encrypted layers, foreign layer types)."""
-    if not media_type:
-        return
-    base, _, suffix = media_type.partition("+")
-    known_bases = ("application/vnd.oci.image.layer.v1.tar",
-                   "application/vnd.oci.image.layer.nondistributable.v1.tar",
-                   "application/vnd.docker.image.rootfs.diff.tar",
-                   "application/vnd.docker.image.rootfs.foreign.diff.tar")
-    if base.removesuffix(".gzip") not in known_bases or suffix not in ("", "gzip", "zstd"):
-        raise ImageError(f"{what}: unsupported layer media type {media_type}")
-
-
 def apply_layer(layer, root_fd, warnings, on_read=None):
     """Stream ``layer`` (a layout.Layer) into the rootfs; every byte is hashed on the
     way and checked against the manifest digest and the config diff_id at the end."""
@@ -94,41 +63,9 @@ def apply_layer(layer, root_fd, warnings, on_read=None):
         try:
             Applier(root_fd, warnings).apply(tar_bytes)
             tar_bytes.finish()
-        except (tarfile.TarError, EOFError, gzip.BadGzipFile, _zstd_errors()) as exc:
+        except (tarfile.TarError, EOFError, gzip.BadGzipFile, zstd_errors()) as exc:
             raise ImageError(f"{what}: corrupt layer: {exc}") from None
         raw.finish()
-
-
-class _NoZstdError(Exception):
-    """Never raised: stands in for zstandard.ZstdError when zstandard is absent
-    (an except clause cannot name an empty tuple inside its tuple)."""
-
-
-def _zstd_errors():
-    try:
-        import zstandard
-        return zstandard.ZstdError
-    except ImportError:
-        return _NoZstdError
-
-
-_ZEROS = bytes(CHUNK)
-
-
-def _copy_keeping_holes(source, out_fd):
-    """Copy a file's bytes; a whole chunk of zeros becomes a hole rather than a write,
-    so sparse files (VM images, databases, GNU sparse tar members) stay sparse."""
-    while True:
-        chunk = source.read(CHUNK)
-        if not chunk:
-            break
-        if chunk == _ZEROS[:len(chunk)]:
-            os.lseek(out_fd, len(chunk), os.SEEK_CUR)
-            continue
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(out_fd, view):]
-    os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))  # a trailing hole still counts
 
 
 def _xattrs_of(pax_headers):
@@ -357,7 +294,7 @@ class Applier:
         fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=dir_fd)
         with open(fd, "wb", buffering=0) as out:
-            _copy_keeping_holes(tar.extractfile(member), out.fileno())
+            copy_keeping_holes(tar.extractfile(member), out.fileno())
             self.metadata_fd(member, out.fileno())
 
     def hardlink(self, member, dir_fd, base):

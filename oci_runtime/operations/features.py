@@ -30,7 +30,7 @@ def hook_names():
 def mount_options():
     """Options the runtime itself acts on: mount(2) flags, propagation, recursive
     mount_setattr attributes and extensions (data options are filesystem-specific)."""
-    from oci_runtime.rootfs.mounts import EXTENSIONS, MOUNT_FLAGS, PROPAGATION_FLAGS, RECURSIVE_ATTRS
+    from oci_runtime.rootfs.mount_options import EXTENSIONS, MOUNT_FLAGS, PROPAGATION_FLAGS, RECURSIVE_ATTRS
 
     return sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS) | set(RECURSIVE_ATTRS) | set(EXTENSIONS))
 

@@ -27,7 +27,8 @@ import stat
 from oci_runtime import mountinfo, shim
 from oci_runtime.rootfs import dev, mounts
 from oci_runtime.rootfs.mounts import MountError
-from oci_runtime.rootfs.mounts import PROPAGATION_FLAGS, attach, clone, new_filesystem, set_attributes
+from oci_runtime.rootfs.mount_options import PROPAGATION_FLAGS
+from oci_runtime.rootfs.mounts import attach, clone, new_filesystem, set_attributes
 
 
 def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
