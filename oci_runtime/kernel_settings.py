@@ -144,7 +144,7 @@ def apply_sysctls(proc_handle, sysctls):
     container's /proc/sys may be anything the bundle mounted there."""
     if not sysctls:
         return
-    from oci_runtime import procfs  # loaded before the seal (lifecycle.create.Spawn.load_modules) when there are sysctls
+    from oci_runtime import procfs  # loaded before the seal when there are sysctls (Spawn.load_modules)
 
     for key, value in sysctls.items():
         relative = "sys/" + key.replace(".", "/")

@@ -263,9 +263,19 @@ class State:
             return "stopped"
         if os.path.exists(self.fifo_path) and self._init_waits_on_fifo():
             return "created"
-        if self.cgroup().is_frozen():
-            return "paused"
-        return "running"
+        return "paused" if self._frozen() else "running"
+
+    def _frozen(self):
+        """What the driver recorded at create says where to look (cgroups: frozen_probe),
+        so a status needs no driver module; a state without it asks the driver."""
+        probe = self.private.get("frozen_probe")
+        if not probe:
+            return self.cgroup().is_frozen()
+        try:
+            with open(probe[0]) as f:
+                return f.read().strip() == probe[1]
+        except FileNotFoundError:
+            return False
 
     def cgroup(self):
         """The container's cgroup driver (cgroups/), rebuilt from what create recorded."""

@@ -1,4 +1,4 @@
-"""Cgroups: one interface (driver.Cgroup), one driver per host layout.
+"""Cgroups: one interface (Cgroup, below), one driver per host layout.
 
   fs_v1   legacy and hybrid hosts: a directory in each cgroup v1 hierarchy; on
           a hybrid host also one in the cgroup2 hierarchy (runc joins it too),
@@ -19,8 +19,15 @@ settings, stats.py reads runc's statistics, devices.py (and devices_bpf.py)
 the device rules, parents.py the shared parent directories, warmup.py the
 cgroup-migration head start.
 """
+import errno
+import os
+import time
+
+from oci_runtime.errors import OCIError
+
 DEFAULT_PARENT = "/oci-runtime"
 DRIVERS = ("fs_v1", "fs_v2")
+V2_KEY = "unified"  # the cgroup2 hierarchy's key in a container's paths: the drivers' business
 
 
 def for_container(cgroups_path, container_id):
@@ -53,3 +60,174 @@ def _driver(name):
         raise OCIError(f"unknown cgroup driver {name!r} in the container's state")
     module = __import__(f"oci_runtime.cgroups.{name}", fromlist=["Driver"])
     return module.Driver
+
+
+class Cgroup:
+    """One container's cgroups through one driver (see the module docstring)."""
+
+    name = ""  # recorded in the state with the paths: cgroups.of(paths, name)
+
+    def __init__(self, paths):
+        self.paths = dict(paths)
+
+    # ------------------------------------------------------------ per driver
+
+    def locate(self, controller):
+        """(directory, cgroup version) where ``controller``'s files are, or (None, 0)."""
+        raise NotImplementedError
+
+    def prepare_controllers(self, controllers):
+        """Make ``controllers`` usable in the container's directory (v2: enable them
+        in the parents' subtree_control); raise OSError if the host refuses."""
+
+    def set_frozen(self, frozen, timeout=10.0):
+        """Freeze or thaw every task and wait until the kernel reports it done."""
+        raise NotImplementedError
+
+    def is_frozen(self):
+        raise NotImplementedError
+
+    def frozen_probe(self):
+        """(file, content when frozen) that is_frozen() reads, or None: recorded in the
+        state so that the status of a container is read without loading the driver."""
+        raise NotImplementedError
+
+    def oom_kills(self):
+        """How many tasks the OOM killer killed in the container's cgroup (0 if unknown)."""
+        raise NotImplementedError
+
+    def apply_device_rules(self, rules):
+        """Enforce linux.resources.devices (with the defaults added: devices.py)."""
+        raise NotImplementedError
+
+    def container_view(self):
+        """What the container's /sys/fs/cgroup shows: ("cgroup2", directory) -- its own
+        cgroup2 tree -- or ("v1", [(name, directory), ...]): a tmpfs with one bind per
+        hierarchy (rootfs/mounts.py builds it)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ placement
+
+    def missing(self):
+        """The directories ``create()`` would make (recorded before making them, so a
+        create killed half-way can be undone)."""
+        result = []
+        for directory in self.paths.values():
+            probe = directory
+            while not os.path.isdir(probe) and probe not in result:
+                result.append(probe)
+                probe = os.path.dirname(probe)
+        return result
+
+    def create(self):
+        """mkdir -p every directory; returns the list of directories this call made."""
+        created = []
+        for key, directory in self.paths.items():
+            for attempt in range(50):
+                try:
+                    self._make_path(key, directory, created)
+                    break
+                except FileNotFoundError:
+                    # A concurrent delete of a sibling container removed a shared parent
+                    # it had made once that was empty: walk down from the top again.
+                    if attempt == 49:
+                        raise
+        return created
+
+    def _make_path(self, key, directory, created):
+        missing = []
+        probe = directory
+        while not os.path.isdir(probe):
+            missing.append(probe)
+            probe = os.path.dirname(probe)
+        for path in reversed(missing):
+            try:
+                os.mkdir(path, 0o755)
+            except FileExistsError:
+                continue
+            created.append(path)
+            self._made(key, path)
+
+    def _made(self, key, path):
+        """Called for each directory create() made (v1 cpuset needs filling in)."""
+
+    def check_joinable(self):
+        """An existing cgroup may be joined only if it is empty and not frozen (the spec
+        lets a runtime refuse; sharing a cgroup with running processes would mix
+        their limits, stats and kill --all with ours)."""
+        if self.pids():
+            directory = next(iter(self.paths.values()))
+            raise OCIError(f"config.json: linux.cgroupsPath: cgroup {directory} already has processes")
+        if self.is_frozen():
+            raise OCIError("config.json: linux.cgroupsPath: the existing cgroup is frozen")
+
+    def enter(self, pid):
+        """Move ``pid`` (in the writer's pid namespace) into every directory."""
+        for directory in self.paths.values():
+            with open(os.path.join(directory, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+
+    def pids(self):
+        """Pids in the container's cgroup (from one hierarchy: all hold the same tasks)."""
+        for directory in self._pid_sources():
+            try:
+                with open(os.path.join(directory, "cgroup.procs")) as f:
+                    return [int(line) for line in f.read().split()]
+            except FileNotFoundError:
+                continue
+        return []
+
+    def _pid_sources(self):
+        return list(self.paths.values())
+
+    def remove(self, timeout=5.0):
+        """Remove the container's own directories (waiting briefly for exiting tasks).
+        The parents it made go with cgroups.parents.remove_unused, under its lock."""
+        deadline = time.monotonic() + timeout
+        for directory in self.paths.values():
+            _rmdir_retrying(directory, deadline)
+
+    # ------------------------------------------------------------ built on the above
+
+    def apply(self, resources, deferred=False, swap_first=False):
+        """linux.resources (or an update of it) written to the cgroup files: resources.py."""
+        from oci_runtime.cgroups import resources as resources_mod
+
+        resources_mod.apply(self, resources, deferred, swap_first)
+
+    def stats(self):
+        """runc's `events --stats` data: stats.py."""
+        from oci_runtime.cgroups import stats
+
+        return stats.collect(self)
+
+
+def _rmdir_retrying(directory, deadline):
+    while True:
+        try:
+            os.rmdir(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() > deadline:
+                raise OSError(exc.errno, f"remove cgroup: {exc.strerror}", directory) from None
+            time.sleep(0.005)
+
+
+def read_file(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def write_and_wait(path, value, finished, timeout):
+    """Write ``value`` until ``finished()`` (the freezers report asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, "w") as f:
+            f.write(value)
+        if finished():
+            return
+        if time.monotonic() > deadline:
+            raise OCIError(f"timed out waiting for {path} to become {value}")
+        time.sleep(0.001)

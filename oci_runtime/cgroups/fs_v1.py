@@ -9,8 +9,7 @@ program on the cgroup2 directory only when there is no v1 devices hierarchy).
 """
 import os
 
-from oci_runtime.cgroups.driver import Cgroup, read_file, write_and_wait
-from oci_runtime.cgroups.hosts import V2_KEY
+from oci_runtime.cgroups import V2_KEY, Cgroup, read_file, write_and_wait
 from oci_runtime.errors import OCIError
 
 
@@ -76,6 +75,12 @@ class Driver(Cgroup):
         want = "FROZEN" if frozen else "THAWED"
         state_file = os.path.join(directory, "freezer.state")
         write_and_wait(state_file, want, lambda: read_file(state_file) == want, timeout)
+
+    def frozen_probe(self):
+        directory = self._with("freezer")
+        if directory is None:
+            return self._v2_freezer().frozen_probe() if self._v2_freezer() is not None else None
+        return os.path.join(directory, "freezer.state"), "FROZEN"
 
     def _v2_freezer(self):
         """A hybrid host without a v1 freezer hierarchy freezes through cgroup2."""

@@ -8,8 +8,7 @@ memory.events', device rules are an eBPF program (devices_bpf.py).
 """
 import os
 
-from oci_runtime.cgroups.driver import Cgroup, read_file, write_and_wait
-from oci_runtime.cgroups.hosts import V2_KEY
+from oci_runtime.cgroups import V2_KEY, Cgroup, read_file, write_and_wait
 from oci_runtime.errors import OCIError
 
 
@@ -45,6 +44,9 @@ class Driver(Cgroup):
             return read_file(os.path.join(self.directory, "cgroup.freeze")) == "1"
         except FileNotFoundError:
             return False
+
+    def frozen_probe(self):
+        return os.path.join(self.directory, "cgroup.freeze"), "1"
 
     def set_frozen(self, frozen, timeout=10.0):
         if not os.path.exists(os.path.join(self.directory, "cgroup.freeze")):

@@ -11,7 +11,7 @@ business (fs_v1.py, fs_v2.py): nothing outside them reads one.
 """
 import os
 
-V2_KEY = "unified"  # the key of the cgroup2 hierarchy in a container's recorded paths
+from oci_runtime.cgroups import V2_KEY
 
 
 def hierarchies():

@@ -206,7 +206,7 @@ DEFERRED_CONTROLLERS = ("pids",)
 
 
 def apply(cgroup, resources, deferred=False, swap_first=False):
-    """Write every setting through ``cgroup`` (a driver: cgroups/driver.py) --
+    """Write every setting through ``cgroup`` (a driver: cgroups/__init__.py, Cgroup) --
     ``deferred``: only the DEFERRED_CONTROLLERS ones, else all but those; the
     first failure raises an error naming its field.  ``swap_first`` writes
     memory.swap before memory.limit (needed when lowering both on v1)."""

@@ -232,7 +232,8 @@ def _save_creating(st, cgroup, new_flags, config):
     `delete --force` after a crash anywhere later finds and removes it all
     (docs/reliability.md)."""
     me = state_mod.process_start_time(os.getpid())
-    st.private.update(cgroups=cgroup.paths, cgroup_driver=cgroup.name, cgroups_created=cgroup.missing(),
+    st.private.update(cgroups=cgroup.paths, cgroup_driver=cgroup.name, frozen_probe=cgroup.frozen_probe(),
+                      cgroups_created=cgroup.missing(),
                       creator={"pid": os.getpid(), "start_time": me[1] if me else None},
                       new_namespaces=new_flags, hooks=config["hooks"],
                       resources=config["linux"]["resources"])
