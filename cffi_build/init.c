@@ -87,43 +87,111 @@ struct plan {
 
 static int sync_fd = -1;
 
-/* Send one JSON line to create; with no sync socket, fall back to stderr. */
-static void send_line(const char *type, const char *msg)
+/* Output through a small buffer, written out whenever it fills: a message of
+ * any length goes out whole, in as many write()s as it takes.  The sync socket
+ * is a stream and create reads up to the newline, so the pieces join up there. */
+struct out {
+    int fd, broken;
+    size_t n;
+    char buf[4096];
+};
+
+static void out_flush(struct out *o)
 {
-    char buf[8192];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"msg\":\"", type);
-    for (const char *p = msg; *p && n < sizeof buf - 8; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "\\u%04x", c);
-        } else {
-            buf[n++] = (char)c;
-        }
+    for (size_t off = 0; off < o->n && !o->broken;) {
+        ssize_t w = write(o->fd, o->buf + off, o->n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) o->broken = 1;  /* the reader is gone: nobody to tell */
+        else off += (size_t)w;
     }
-    n += (size_t)snprintf(buf + n, sizeof buf - n, "\"}\n");
-    if (sync_fd < 0) {  /* after "ready", create is gone: plain text on stderr */
-        n = (size_t)snprintf(buf, sizeof buf, "oci-runtime-init: %s\n", msg);
-        if (n >= sizeof buf) n = sizeof buf - 1;
-    }
-    int fd = sync_fd >= 0 ? sync_fd : 2;
-    if (write(fd, buf, n) < 0) { /* nobody to tell */ }
+    o->n = 0;
 }
 
+static void out_bytes(struct out *o, const char *s, size_t len)
+{
+    while (len > 0) {
+        if (o->n == sizeof o->buf) out_flush(o);
+        size_t k = sizeof o->buf - o->n < len ? sizeof o->buf - o->n : len;
+        memcpy(o->buf + o->n, s, k);
+        o->n += k;
+        s += k;
+        len -= k;
+    }
+}
+
+/* The inside of a JSON string: '"', '\\' and the control characters escaped,
+ * as JSON requires; every other byte as it is.  A path need not be UTF-8:
+ * sync.py's Reader decodes leniently, so such bytes cost one character, not the
+ * message. */
+static void out_json(struct out *o, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            out_bytes(o, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            out_bytes(o, esc, 6);
+        } else {
+            out_bytes(o, s, 1);
+        }
+    }
+}
+
+/* Send one JSON line {"type":TYPE,"msg":"MSG[: CAUSE]"} to create; with no sync
+ * socket, fall back to a plain line on stderr.  Never cut: see struct out. */
+static void send_line(const char *type, const char *msg, const char *cause)
+{
+    struct out o = { .fd = sync_fd >= 0 ? sync_fd : 2 };
+    if (sync_fd >= 0) {
+        out_bytes(&o, "{\"type\":\"", 9);
+        out_json(&o, type);
+        out_bytes(&o, "\",\"msg\":\"", 9);
+        out_json(&o, msg);
+        if (cause) {
+            out_bytes(&o, ": ", 2);
+            out_json(&o, cause);
+        }
+        out_bytes(&o, "\"}\n", 3);
+    } else {  /* after "ready", create is gone */
+        out_bytes(&o, "oci-runtime-init: ", 18);
+        out_bytes(&o, msg, strlen(msg));
+        if (cause) {
+            out_bytes(&o, ": ", 2);
+            out_bytes(&o, cause, strlen(cause));
+        }
+        out_bytes(&o, "\n", 1);
+    }
+    out_flush(&o);
+}
+
+#define TRUNCATED "...(truncated)"
+
+/* Report an error (with strerror(errno) unless errno is 0) and exit 1. */
 static void fail(const char *fmt, ...)
 {
-    char msg[4096];
     int saved = errno;
+    char *msg, fallback[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int len = vasprintf(&msg, fmt, ap);  /* sized to the message: a path may be long */
     va_end(ap);
-    size_t len = strlen(msg);
-    if (saved)
-        snprintf(msg + len, sizeof msg - len, ": %s", strerror(saved));
-    send_line("error", msg);
+    if (len < 0) {  /* out of memory: what fits, and say that the rest is missing */
+        va_start(ap, fmt);
+        len = vsnprintf(fallback, sizeof fallback, fmt, ap);
+        va_end(ap);
+        if (len >= (int)sizeof fallback) {
+            size_t cut = sizeof fallback - sizeof TRUNCATED;
+            while (cut > 0 && ((unsigned char)fallback[cut] & 0xc0) == 0x80)
+                cut--;  /* not inside a UTF-8 character */
+            memcpy(fallback + cut, TRUNCATED, sizeof TRUNCATED);
+        }
+        msg = fallback;
+    }
+    send_line("error", msg, saved ? strerror(saved) : NULL);
     _exit(1);
 }
 
@@ -473,7 +541,7 @@ int main(int argc, char **argv)
     cloexec_other_fds(3 + p.keep_fds);
 
     errno = 0;
-    send_line("ready", "");
+    send_line("ready", "", NULL);
     close(sync_fd);
     sync_fd = -1;
     if (p.fifo_fd >= 0)  /* create waits for start; exec runs at once */

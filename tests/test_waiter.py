@@ -1,0 +1,97 @@
+"""The C waiter (cffi_build/init.c, installed as oci_runtime/libexec/oci-runtime-init).
+
+Part of these tests drive the installed binary directly, the way create and
+exec start it: a plan on a file descriptor (NUL-terminated KEY=VALUE records,
+init_plan.write_plan) and a sync socket whose lines are read with the
+runtime's own reader (sync.Reader).  A plan with UID/GID set to the test's own
+ids and FIFO=-1 makes it exec at once, so nothing here needs a container.
+The rest run real containers: what the user sees when the waiter fails.
+"""
+import os
+import socket
+import subprocess
+
+
+import oci_runtime
+from oci_runtime import sync
+from oci_runtime.errors import one_line
+
+WAITER = os.path.join(os.path.dirname(oci_runtime.__file__), "libexec", "oci-runtime-init")
+
+
+def plan_bytes(records):
+    return b"".join((r if isinstance(r, bytes) else os.fsencode(r)) + b"\0" for r in records)
+
+
+def plan(sync_fd, *records, exe="/bin/true", args=("true",)):
+    """A plan that runs ``exe`` at once (FIFO=-1) as this process's own uid and gid."""
+    return plan_bytes([f"SYNC={sync_fd}", "FIFO=-1", f"UID={os.getuid()}", f"GID={os.getgid()}",
+                       *records, f"EXE={exe}", *[f"ARG={a}" for a in args]])
+
+
+def run_waiter(make_plan):
+    """Run the installed waiter on ``make_plan(sync fd)`` (the plan's bytes), as create
+    does; returns (the messages on the sync socket, its stderr, its exit status)."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    plan_fd = os.memfd_create("test-plan", 0)
+    try:
+        os.write(plan_fd, make_plan(child.fileno()))
+        os.lseek(plan_fd, 0, os.SEEK_SET)
+        proc = subprocess.Popen([WAITER, str(plan_fd)], pass_fds=(plan_fd, child.fileno()),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finally:
+        child.close()
+        os.close(plan_fd)
+    try:
+        reader = sync.Reader(parent.fileno())
+        messages = []
+        while (message := reader.next()) is not None:
+            messages.append(message)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        parent.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return messages, stderr.decode(errors="replace"), proc.returncode
+
+
+def test_a_plain_plan_runs_the_program():
+    messages, stderr, status = run_waiter(lambda fd: plan(fd, exe="/bin/sh", args=("sh", "-c", "exit 7")))
+    assert messages == [{"type": "ready", "msg": ""}] and status == 7, stderr
+
+
+# ------------------------------------------------------------- error messages
+
+def test_a_long_error_arrives_whole_and_as_valid_json():
+    """A message longer than any fixed buffer, most of it characters JSON must
+    escape (quotes, backslashes, control characters: up to six bytes each),
+    and non-ASCII text: it arrives exactly as the waiter said it."""
+    cwd = "/" + ('q"\\\x01\n\té/' * 1500)  # ~15,000 characters, far past PATH_MAX
+    messages, stderr, status = run_waiter(lambda fd: plan(fd, f"CWD={cwd}"))
+    assert messages == [{"type": "error", "msg": f'chdir to cwd ("{cwd}") set in config.json failed: '
+                                                 "File name too long"}], stderr[:500]
+    assert status == 1
+
+
+def test_an_error_naming_bytes_that_are_not_utf8_is_still_read():
+    """A path is bytes: one that is not UTF-8 shows U+FFFD where those bytes were,
+    instead of turning the whole error into "garbled message"."""
+    messages, stderr, _ = run_waiter(lambda fd: plan(fd, b"CWD=/no-such-dir-\xff\xfe-here"))
+    assert messages == [{"type": "error", "msg": 'chdir to cwd ("/no-such-dir-\ufffd\ufffd-here") set in '
+                                                 "config.json failed: No such file or directory"}], stderr
+
+
+def test_a_long_cwd_error_reaches_the_user_complete(rt):
+    """Through `run`: process.cwd names a file (so the waiter's chdir fails) at a
+    path of ~3,000 bytes that JSON escapes to ~10,000."""
+    components = [(f"{i:02d}" + '"\\\x01' * 90)[:250] for i in range(12)]
+    cwd = "/" + "/".join(components)
+    bundle = rt.bundle(["true"], cwd=cwd)
+    directory = bundle.joinpath("rootfs", *components[:-1])
+    directory.mkdir(parents=True)
+    (directory / components[-1]).write_text("not a directory\n")
+    result = rt.run(bundle, check=False)
+    assert result.returncode == 1
+    expected = one_line(f'chdir to cwd ("{cwd}") set in config.json failed: Not a directory')
+    assert expected in result.stderr, result.stderr[:500]
