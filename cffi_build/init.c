@@ -195,6 +195,7 @@ static void fail(const char *fmt, ...)
     _exit(1);
 }
 
+/* All of fd, NUL-terminated (one byte more than *len; the plan's parser relies on it). */
 static char *read_all(int fd, size_t *len)
 {
     size_t cap = 4096, n = 0;
@@ -209,6 +210,7 @@ static char *read_all(int fd, size_t *len)
         if (r == 0) break;
         n += (size_t)r;
     }
+    buf[n] = '\0';  /* room: the loop grows the buffer before every read, the last one too */
     *len = n;
     return buf;
 }
@@ -231,6 +233,8 @@ static uint64_t mask(const char *key, const char *value)
     return (uint64_t)v;
 }
 
+/* buf holds len bytes of records, each "KEY=VALUE" and a NUL, and one NUL more
+ * after them (read_all's), so that no record is read past the end. */
 static void parse_plan(char *buf, size_t len, struct plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -242,12 +246,19 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
     if (!p->argv || !p->envp || !p->groups || !p->hooks) { errno = ENOMEM; fail("init plan"); }
     char *next;
     for (char *rec = buf; rec < buf + len; rec = next) {
-        next = rec + strlen(rec) + 1;
+        size_t n = strlen(rec);
+        if (rec + n == buf + len) {  /* stopped by read_all's NUL, not the record's own */
+            errno = 0;
+            fail("init plan: malformed: its last record does not end with a NUL byte");
+        }
+        next = rec + n + 1;
         char *eq = strchr(rec, '=');
         if (!eq) { errno = 0; fail("init plan: bad record %s", rec); }
         *eq = '\0';
         const char *k = rec, *v = eq + 1;
-        if (!strcmp(k, "SYNC")) p->sync_fd = (int)number(k, v);
+        /* The sync socket at once (write_plan puts it first): the plan's own
+         * errors then reach create as {"type":"error"} too, not only stderr. */
+        if (!strcmp(k, "SYNC")) sync_fd = p->sync_fd = (int)number(k, v);
         else if (!strcmp(k, "FIFO")) p->fifo_fd = (int)number(k, v);
         else if (!strcmp(k, "KEEP_FDS")) p->keep_fds = (int)number(k, v);
         else if (!strcmp(k, "UID")) p->uid = (uid_t)number(k, v);
@@ -519,8 +530,7 @@ int main(int argc, char **argv)
     char *buf = read_all(plan_fd, &len);
     close(plan_fd);
     struct plan p;
-    parse_plan(buf, len, &p);
-    sync_fd = p.sync_fd;
+    parse_plan(buf, len, &p);  /* sets sync_fd */
     reset_signals();
     /* Not dumpable while the runtime's plan is in hand: no process of the
      * container may ptrace us or open our /proc files (execve resets this). */

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 
+import pytest
 
 import oci_runtime
 from oci_runtime import sync
@@ -95,3 +96,27 @@ def test_a_long_cwd_error_reaches_the_user_complete(rt):
     assert result.returncode == 1
     expected = one_line(f'chdir to cwd ("{cwd}") set in config.json failed: Not a directory')
     assert expected in result.stderr, result.stderr[:500]
+
+
+# ------------------------------------------------------------- malformed plans
+
+@pytest.mark.parametrize("size", [60, 4096])  # 4096: the waiter's first read buffer, filled exactly
+def test_a_plan_whose_last_record_lacks_its_nul_is_refused(size):
+    """The records are NUL-terminated; a plan cut short (its last record without
+    the NUL) is refused, and create hears why on the sync socket."""
+    def cut(sync_fd):
+        head = plan(sync_fd)
+        return head + b"ARG=" + b"x" * (size - len(head) - 4)
+
+    messages, stderr, status = run_waiter(cut)
+    assert messages == [{"type": "error", "msg": "init plan: malformed: its last record "
+                                                 "does not end with a NUL byte"}], stderr
+    assert status == 1
+
+
+def test_plan_errors_after_the_sync_record_go_to_the_sync_socket():
+    messages, stderr, status = run_waiter(lambda fd: plan(fd, "NOSUCHKEY=1"))
+    assert messages == [{"type": "error", "msg": "init plan: unknown key NOSUCHKEY"}], stderr
+    assert status == 1
+    messages, _, _ = run_waiter(lambda fd: plan(fd, "no equals sign"))
+    assert messages == [{"type": "error", "msg": "init plan: bad record no equals sign"}]
