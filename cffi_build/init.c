@@ -233,6 +233,25 @@ static uint64_t mask(const char *key, const char *value)
     return (uint64_t)v;
 }
 
+/* The index for one more entry of a list the plan fills.  Past ``limit``, an error
+ * naming the list: init_plan.py refuses such a config first, naming its field, and
+ * this guard stands behind it so that no entry is ever dropped silently. */
+static size_t slot(size_t *count, size_t limit, const char *what)
+{
+    if (*count >= limit) {
+        errno = 0;
+        fail("init plan: %s has more than %zu entries; at most %zu are supported", what, limit, limit);
+    }
+    return (*count)++;
+}
+
+/* The hook a HOOKARG, HOOKENV or HOOKTIMEOUT record belongs to: the last HOOK's. */
+static struct hook *last_hook(struct plan *p, const char *key)
+{
+    if (!p->nhooks) { errno = 0; fail("init plan: %s before any HOOK record", key); }
+    return &p->hooks[p->nhooks - 1];
+}
+
 /* buf holds len bytes of records, each "KEY=VALUE" and a NUL, and one NUL more
  * after them (read_all's), so that no record is read past the end. */
 static void parse_plan(char *buf, size_t len, struct plan *p)
@@ -264,8 +283,8 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         else if (!strcmp(k, "UID")) p->uid = (uid_t)number(k, v);
         else if (!strcmp(k, "GID")) p->gid = (gid_t)number(k, v);
         else if (!strcmp(k, "SETGROUPS")) p->set_groups = 1;
-        else if (!strcmp(k, "GROUP") && p->ngroups < MAX_ITEMS)
-            p->groups[p->ngroups++] = (gid_t)number(k, v);
+        else if (!strcmp(k, "GROUP"))
+            p->groups[slot(&p->ngroups, MAX_ITEMS, "process.user.additionalGids")] = (gid_t)number(k, v);
         else if (!strcmp(k, "CAPS")) p->has_caps = 1;
         else if (!strcmp(k, "CAP_BND")) p->cap_bnd = mask(k, v);
         else if (!strcmp(k, "CAP_EFF")) p->cap_eff = mask(k, v);
@@ -275,14 +294,16 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         else if (!strcmp(k, "NNP")) p->no_new_privs = 1;
         else if (!strcmp(k, "CWD")) p->cwd = v;
         else if (!strcmp(k, "EXE")) p->exe = v;
-        else if (!strcmp(k, "ARG") && p->argc < MAX_ITEMS) p->argv[p->argc++] = (char *)v;
-        else if (!strcmp(k, "ENV") && p->envc < MAX_ITEMS) p->envp[p->envc++] = (char *)v;
-        else if (!strcmp(k, "HOOK") && p->nhooks < MAX_HOOKS) p->hooks[p->nhooks++].path = v;
-        else if (!strcmp(k, "HOOKARG") && p->nhooks && p->hooks[p->nhooks - 1].argc < MAX_HOOK_ITEMS)
-            p->hooks[p->nhooks - 1].argv[p->hooks[p->nhooks - 1].argc++] = (char *)v;
-        else if (!strcmp(k, "HOOKENV") && p->nhooks && p->hooks[p->nhooks - 1].envc < MAX_HOOK_ITEMS)
-            p->hooks[p->nhooks - 1].envp[p->hooks[p->nhooks - 1].envc++] = (char *)v;
-        else if (!strcmp(k, "HOOKTIMEOUT") && p->nhooks) p->hooks[p->nhooks - 1].timeout = (int)number(k, v);
+        else if (!strcmp(k, "ARG")) p->argv[slot(&p->argc, MAX_ITEMS, "process.args")] = (char *)v;
+        else if (!strcmp(k, "ENV")) p->envp[slot(&p->envc, MAX_ITEMS, "process.env")] = (char *)v;
+        else if (!strcmp(k, "HOOK")) p->hooks[slot(&p->nhooks, MAX_HOOKS, "hooks.startContainer")].path = v;
+        else if (!strcmp(k, "HOOKARG")) {
+            struct hook *h = last_hook(p, k);
+            h->argv[slot(&h->argc, MAX_HOOK_ITEMS, "the args of a startContainer hook")] = (char *)v;
+        } else if (!strcmp(k, "HOOKENV")) {
+            struct hook *h = last_hook(p, k);
+            h->envp[slot(&h->envc, MAX_HOOK_ITEMS, "the env of a startContainer hook")] = (char *)v;
+        } else if (!strcmp(k, "HOOKTIMEOUT")) last_hook(p, k)->timeout = (int)number(k, v);
         else if (!strcmp(k, "STATE")) p->state = v;
         else if (!strcmp(k, "SECCOMP")) p->seccomp_fd = (int)number(k, v);
         else if (!strcmp(k, "LSM_PATH")) p->lsm_path = v;

@@ -18,6 +18,7 @@ from oci_runtime import sync
 from oci_runtime.errors import one_line
 
 WAITER = os.path.join(os.path.dirname(oci_runtime.__file__), "libexec", "oci-runtime-init")
+MAX_ITEMS = 65536  # MAX_ITEMS in cffi_build/init.c
 
 
 def plan_bytes(records):
@@ -120,3 +121,60 @@ def test_plan_errors_after_the_sync_record_go_to_the_sync_socket():
     assert status == 1
     messages, _, _ = run_waiter(lambda fd: plan(fd, "no equals sign"))
     assert messages == [{"type": "error", "msg": "init plan: bad record no equals sign"}]
+
+
+# ------------------------------------------------------------- list limits
+
+@pytest.mark.parametrize("key, field", [("ARG", "process.args"), ("ENV", "process.env"),
+                                        ("GROUP", "process.user.additionalGids")])
+def test_a_list_longer_than_the_waiter_holds_is_an_error(key, field):
+    """One record past MAX_ITEMS is an error naming the list, never a silent drop."""
+    extra = [f"{key}={i}" for i in range(MAX_ITEMS + 1 - (key == "ARG"))]  # plan() adds one ARG
+    messages, stderr, status = run_waiter(lambda fd: plan(fd, "SETGROUPS=1", *extra))
+    assert messages == [{"type": "error", "msg": f"init plan: {field} has more than {MAX_ITEMS} entries; "
+                                                 f"at most {MAX_ITEMS} are supported"}], stderr
+    assert status == 1
+
+
+def test_lists_at_the_limit_are_carried_out_whole():
+    env = [f"ENV=V{i}=x" for i in range(MAX_ITEMS)]
+    script = 'test "$V0$V65535" = xx && test "$(env | grep -c ^V)" -eq 65536'
+    messages, stderr, status = run_waiter(lambda fd: plan(fd, *env, exe="/bin/sh", args=("sh", "-c", script)))
+    assert messages == [{"type": "ready", "msg": ""}] and status == 0, stderr
+
+
+@pytest.mark.parametrize("field", ["env", "args", "additionalGids"])
+def test_a_config_list_past_the_limit_is_a_config_error(rt, field):
+    """Checked in Python before the plan is written (init_plan.py), naming the field."""
+    count = MAX_ITEMS + 4464  # 70000
+    if field == "env":
+        bundle = rt.bundle(["true"], env=["PATH=/bin"] + [f"V{i}=x" for i in range(count - 1)])
+        path = "process.env"
+    elif field == "args":
+        bundle = rt.bundle(["true"] + ["x"] * (count - 1))
+        path = "process.args"
+    else:
+        bundle = rt.bundle(["true"], user={"uid": 0, "gid": 0, "additionalGids": [5] * count})
+        path = "process.user.additionalGids"
+    result = rt.run(bundle, check=False)
+    assert result.returncode == 1
+    assert f"config.json: {path}: has {count} entries; at most {MAX_ITEMS} are supported" in result.stderr, \
+        result.stderr
+
+
+def test_env_the_runtime_adds_counts_toward_the_limit(rt):
+    """HOME is added when process.env has none: 65536 entries become 65537."""
+    bundle = rt.bundle(["true"], env=["PATH=/bin"] + [f"V{i}=x" for i in range(MAX_ITEMS - 1)])
+    result = rt.run(bundle, check=False)
+    assert result.returncode == 1
+    assert (f"config.json: process.env: has {MAX_ITEMS + 1} entries counting those the runtime adds "
+            f"(HOME, NOTIFY_SOCKET, LISTEN_FDS); at most {MAX_ITEMS} are supported") in result.stderr, result.stderr
+
+
+def test_exec_with_too_many_args_is_refused(rt):
+    bundle = rt.bundle(["sleep", "30"])
+    container_id = rt.create(bundle)
+    result = rt.cmd("exec", container_id, "true", *(["x"] * MAX_ITEMS))
+    assert result.returncode == 255
+    assert (f"exec failed: config.json: process.args: has {MAX_ITEMS + 1} entries; "
+            f"at most {MAX_ITEMS} are supported") in result.stderr, result.stderr

@@ -18,6 +18,15 @@ WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
 # The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process/container_init.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
+# The most arguments, environment entries and additional groups the C waiter
+# takes (MAX_ITEMS in cffi_build/init.c).  It refuses a plan with more; checked
+# here first so that the error names the config's field.
+MAX_PLAN_ITEMS = 65536
+
+
+def _check_count(field, count, note=""):
+    if count > MAX_PLAN_ITEMS:
+        raise ConfigError(field, f"has {count} entries{note}; at most {MAX_PLAN_ITEMS} are supported")
 
 
 def sealed_copy(path):
@@ -149,6 +158,7 @@ class HostDecisions:
         self.lsm = kernel_settings.lsm_exec_records(process)
         self.seccomp_plan = seccomp_plan
         user = process["user"]
+        _check_count("process.user.additionalGids", len(user.get("additionalGids") or ()))
         records = [f"KEEP_FDS={preserve_fds + self.listen_fds}",
                    f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1"]
         records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
@@ -167,6 +177,9 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records:
     the host's ``decided`` (HostDecisions) plus what the child found inside.
     ``proc_handle`` (procfs.py) is handed on only when an LSM label must be written."""
+    _check_count("process.args", len(process["args"]))
+    _check_count("process.env", len(process.get("env") or ()))
+    _check_count("process.env", len(env), " counting those the runtime adds (HOME, NOTIFY_SOCKET, LISTEN_FDS)")
     records = [f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}",
                f"CWD={process.get('cwd', '/')}", f"EXE={exe}"] + decided.records
     if decided.lsm:
