@@ -178,3 +178,20 @@ def test_exec_with_too_many_args_is_refused(rt):
     assert result.returncode == 255
     assert (f"exec failed: config.json: process.args: has {MAX_ITEMS + 1} entries; "
             f"at most {MAX_ITEMS} are supported") in result.stderr, result.stderr
+
+
+# ------------------------------------------------------------- values with a NUL
+
+@pytest.mark.parametrize("field", ["env", "args"])
+def test_a_nul_byte_in_a_value_is_refused_not_made_into_a_record(rt, field):
+    """The plan's records end at a NUL: a value holding one would end early and
+    start a record of its own (here UID=1000, run as that user)."""
+    sneaky = "A=1\0UID=1000"
+    if field == "env":
+        bundle = rt.bundle(["id", "-u"], env=["PATH=/bin", sneaky])
+    else:
+        bundle = rt.bundle(["echo", sneaky])
+    result = rt.run(bundle, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert (f"config.json: process.{field}: 'A=1\\x00UID=1000' contains a NUL byte, which no argument, "
+            "environment entry or path can hold") in result.stderr, result.stderr

@@ -24,6 +24,12 @@ NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 MAX_PLAN_ITEMS = 65536
 
 
+# The config field behind a plan record's key, for errors about its value.
+_RECORD_FIELDS = {"CWD": "process.cwd", "EXE": "process.args", "ARG": "process.args", "ENV": "process.env",
+                  "HOOK": "hooks.startContainer", "HOOKARG": "hooks.startContainer",
+                  "HOOKENV": "hooks.startContainer"}
+
+
 def _check_count(field, count, note=""):
     if count > MAX_PLAN_ITEMS:
         raise ConfigError(field, f"has {count} entries{note}; at most {MAX_PLAN_ITEMS} are supported")
@@ -195,6 +201,12 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     records += [f"ENV={e}" for e in env]
     records += hook_records
     plan = b"".join(os.fsencode(r) + b"\0" for r in records)
+    # A NUL inside a value would end its record early and start another: an env
+    # entry "A=1\0UID=0" would set the user.  No exec'd string can hold one anyway.
+    if plan.count(b"\0") != len(records):
+        key, _, value = next(r for r in records if "\0" in r).partition("=")
+        raise ConfigError(_RECORD_FIELDS.get(key, "process"),
+                          f"{value[:100]!r} contains a NUL byte, which no argument, environment entry or path can hold")
     fd = os.memfd_create("oci-runtime-plan", os.MFD_CLOEXEC)
     data = memoryview(plan)
     while data:
