@@ -121,7 +121,7 @@ static void out_bytes(struct out *o, const char *s, size_t len)
 
 /* The inside of a JSON string: '"', '\\' and the control characters escaped,
  * as JSON requires; every other byte as it is.  A path need not be UTF-8:
- * sync.py's Reader decodes leniently, so such bytes cost one character, not the
+ * messages.py's Reader decodes leniently, so such bytes cost one character, not the
  * message. */
 static void out_json(struct out *o, const char *s)
 {
@@ -234,7 +234,7 @@ static uint64_t mask(const char *key, const char *value)
 }
 
 /* The index for one more entry of a list the plan fills.  Past ``limit``, an error
- * naming the list: init_plan.py refuses such a config first, naming its field, and
+ * naming the list: process/waiter_plan.py refuses such a config first, naming its field, and
  * this guard stands behind it so that no entry is ever dropped silently. */
 static size_t slot(size_t *count, size_t limit, const char *what)
 {

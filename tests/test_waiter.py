@@ -2,8 +2,8 @@
 
 Part of these tests drive the installed binary directly, the way create and
 exec start it: a plan on a file descriptor (NUL-terminated KEY=VALUE records,
-init_plan.write_plan) and a sync socket whose lines are read with the
-runtime's own reader (sync.Reader).  A plan with UID/GID set to the test's own
+process/waiter_plan.write_plan) and a sync socket whose lines are read with the
+runtime's own reader (process/messages.Reader).  A plan with UID/GID set to the test's own
 ids and FIFO=-1 makes it exec at once, so nothing here needs a container.
 The rest run real containers: what the user sees when the waiter fails.
 """
@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 import oci_runtime
-from oci_runtime import sync
+from oci_runtime.process.messages import Reader
 from oci_runtime.errors import one_line
 
 WAITER = os.path.join(os.path.dirname(oci_runtime.__file__), "libexec", "oci-runtime-init")
@@ -45,7 +45,7 @@ def run_waiter(make_plan):
         child.close()
         os.close(plan_fd)
     try:
-        reader = sync.Reader(parent.fileno())
+        reader = Reader(parent.fileno())
         messages = []
         while (message := reader.next()) is not None:
             messages.append(message)
@@ -145,7 +145,7 @@ def test_lists_at_the_limit_are_carried_out_whole():
 
 @pytest.mark.parametrize("field", ["env", "args", "additionalGids"])
 def test_a_config_list_past_the_limit_is_a_config_error(rt, field):
-    """Checked in Python before the plan is written (init_plan.py), naming the field."""
+    """Checked in Python before the plan is written (process/waiter_plan.py), naming the field."""
     count = MAX_ITEMS + 4464  # 70000
     if field == "env":
         bundle = rt.bundle(["true"], env=["PATH=/bin"] + [f"V{i}=x" for i in range(count - 1)])
