@@ -87,46 +87,115 @@ struct plan {
 
 static int sync_fd = -1;
 
-/* Send one JSON line to create; with no sync socket, fall back to stderr. */
-static void send_line(const char *type, const char *msg)
+/* Output through a small buffer, written out whenever it fills: a message of
+ * any length goes out whole, in as many write()s as it takes.  The sync socket
+ * is a stream and create reads up to the newline, so the pieces join up there. */
+struct out {
+    int fd, broken;
+    size_t n;
+    char buf[4096];
+};
+
+static void out_flush(struct out *o)
 {
-    char buf[8192];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"msg\":\"", type);
-    for (const char *p = msg; *p && n < sizeof buf - 8; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "\\u%04x", c);
-        } else {
-            buf[n++] = (char)c;
-        }
+    for (size_t off = 0; off < o->n && !o->broken;) {
+        ssize_t w = write(o->fd, o->buf + off, o->n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) o->broken = 1;  /* the reader is gone: nobody to tell */
+        else off += (size_t)w;
     }
-    n += (size_t)snprintf(buf + n, sizeof buf - n, "\"}\n");
-    if (sync_fd < 0) {  /* after "ready", create is gone: plain text on stderr */
-        n = (size_t)snprintf(buf, sizeof buf, "oci-runtime-init: %s\n", msg);
-        if (n >= sizeof buf) n = sizeof buf - 1;
-    }
-    int fd = sync_fd >= 0 ? sync_fd : 2;
-    if (write(fd, buf, n) < 0) { /* nobody to tell */ }
+    o->n = 0;
 }
 
+static void out_bytes(struct out *o, const char *s, size_t len)
+{
+    while (len > 0) {
+        if (o->n == sizeof o->buf) out_flush(o);
+        size_t k = sizeof o->buf - o->n < len ? sizeof o->buf - o->n : len;
+        memcpy(o->buf + o->n, s, k);
+        o->n += k;
+        s += k;
+        len -= k;
+    }
+}
+
+/* The inside of a JSON string: '"', '\\' and the control characters escaped,
+ * as JSON requires; every other byte as it is.  A path need not be UTF-8:
+ * messages.py's Reader decodes leniently, so such bytes cost one character, not the
+ * message. */
+static void out_json(struct out *o, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            out_bytes(o, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            out_bytes(o, esc, 6);
+        } else {
+            out_bytes(o, s, 1);
+        }
+    }
+}
+
+/* Send one JSON line {"type":TYPE,"msg":"MSG[: CAUSE]"} to create; with no sync
+ * socket, fall back to a plain line on stderr.  Never cut: see struct out. */
+static void send_line(const char *type, const char *msg, const char *cause)
+{
+    struct out o = { .fd = sync_fd >= 0 ? sync_fd : 2 };
+    if (sync_fd >= 0) {
+        out_bytes(&o, "{\"type\":\"", 9);
+        out_json(&o, type);
+        out_bytes(&o, "\",\"msg\":\"", 9);
+        out_json(&o, msg);
+        if (cause) {
+            out_bytes(&o, ": ", 2);
+            out_json(&o, cause);
+        }
+        out_bytes(&o, "\"}\n", 3);
+    } else {  /* after "ready", create is gone */
+        out_bytes(&o, "oci-runtime-init: ", 18);
+        out_bytes(&o, msg, strlen(msg));
+        if (cause) {
+            out_bytes(&o, ": ", 2);
+            out_bytes(&o, cause, strlen(cause));
+        }
+        out_bytes(&o, "\n", 1);
+    }
+    out_flush(&o);
+}
+
+#define TRUNCATED "...(truncated)"
+
+/* Report an error (with strerror(errno) unless errno is 0) and exit 1. */
 static void fail(const char *fmt, ...)
 {
-    char msg[4096];
     int saved = errno;
+    char *msg, fallback[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int len = vasprintf(&msg, fmt, ap);  /* sized to the message: a path may be long */
     va_end(ap);
-    size_t len = strlen(msg);
-    if (saved)
-        snprintf(msg + len, sizeof msg - len, ": %s", strerror(saved));
-    send_line("error", msg);
+    if (len < 0) {  /* out of memory: what fits, and say that the rest is missing */
+        va_start(ap, fmt);
+        len = vsnprintf(fallback, sizeof fallback, fmt, ap);
+        va_end(ap);
+        if (len >= (int)sizeof fallback) {
+            size_t cut = sizeof fallback - sizeof TRUNCATED;
+            while (cut > 0 && ((unsigned char)fallback[cut] & 0xc0) == 0x80)
+                cut--;  /* not inside a UTF-8 character */
+            memcpy(fallback + cut, TRUNCATED, sizeof TRUNCATED);
+        }
+        msg = fallback;
+    }
+    send_line("error", msg, saved ? strerror(saved) : NULL);
     _exit(1);
 }
 
+/* All of fd, NUL-terminated (one byte more than *len; the plan's parser relies on it). */
 static char *read_all(int fd, size_t *len)
 {
     size_t cap = 4096, n = 0;
@@ -141,6 +210,7 @@ static char *read_all(int fd, size_t *len)
         if (r == 0) break;
         n += (size_t)r;
     }
+    buf[n] = '\0';  /* room: the loop grows the buffer before every read, the last one too */
     *len = n;
     return buf;
 }
@@ -163,6 +233,27 @@ static uint64_t mask(const char *key, const char *value)
     return (uint64_t)v;
 }
 
+/* The index for one more entry of a list the plan fills.  Past ``limit``, an error
+ * naming the list: process/waiter_plan.py refuses such a config first, naming its field, and
+ * this guard stands behind it so that no entry is ever dropped silently. */
+static size_t slot(size_t *count, size_t limit, const char *what)
+{
+    if (*count >= limit) {
+        errno = 0;
+        fail("init plan: %s has more than %zu entries; at most %zu are supported", what, limit, limit);
+    }
+    return (*count)++;
+}
+
+/* The hook a HOOKARG, HOOKENV or HOOKTIMEOUT record belongs to: the last HOOK's. */
+static struct hook *last_hook(struct plan *p, const char *key)
+{
+    if (!p->nhooks) { errno = 0; fail("init plan: %s before any HOOK record", key); }
+    return &p->hooks[p->nhooks - 1];
+}
+
+/* buf holds len bytes of records, each "KEY=VALUE" and a NUL, and one NUL more
+ * after them (read_all's), so that no record is read past the end. */
 static void parse_plan(char *buf, size_t len, struct plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -174,19 +265,26 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
     if (!p->argv || !p->envp || !p->groups || !p->hooks) { errno = ENOMEM; fail("init plan"); }
     char *next;
     for (char *rec = buf; rec < buf + len; rec = next) {
-        next = rec + strlen(rec) + 1;
+        size_t n = strlen(rec);
+        if (rec + n == buf + len) {  /* stopped by read_all's NUL, not the record's own */
+            errno = 0;
+            fail("init plan: malformed: its last record does not end with a NUL byte");
+        }
+        next = rec + n + 1;
         char *eq = strchr(rec, '=');
         if (!eq) { errno = 0; fail("init plan: bad record %s", rec); }
         *eq = '\0';
         const char *k = rec, *v = eq + 1;
-        if (!strcmp(k, "SYNC")) p->sync_fd = (int)number(k, v);
+        /* The sync socket at once (write_plan puts it first): the plan's own
+         * errors then reach create as {"type":"error"} too, not only stderr. */
+        if (!strcmp(k, "SYNC")) sync_fd = p->sync_fd = (int)number(k, v);
         else if (!strcmp(k, "FIFO")) p->fifo_fd = (int)number(k, v);
         else if (!strcmp(k, "KEEP_FDS")) p->keep_fds = (int)number(k, v);
         else if (!strcmp(k, "UID")) p->uid = (uid_t)number(k, v);
         else if (!strcmp(k, "GID")) p->gid = (gid_t)number(k, v);
         else if (!strcmp(k, "SETGROUPS")) p->set_groups = 1;
-        else if (!strcmp(k, "GROUP") && p->ngroups < MAX_ITEMS)
-            p->groups[p->ngroups++] = (gid_t)number(k, v);
+        else if (!strcmp(k, "GROUP"))
+            p->groups[slot(&p->ngroups, MAX_ITEMS, "process.user.additionalGids")] = (gid_t)number(k, v);
         else if (!strcmp(k, "CAPS")) p->has_caps = 1;
         else if (!strcmp(k, "CAP_BND")) p->cap_bnd = mask(k, v);
         else if (!strcmp(k, "CAP_EFF")) p->cap_eff = mask(k, v);
@@ -196,14 +294,16 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
         else if (!strcmp(k, "NNP")) p->no_new_privs = 1;
         else if (!strcmp(k, "CWD")) p->cwd = v;
         else if (!strcmp(k, "EXE")) p->exe = v;
-        else if (!strcmp(k, "ARG") && p->argc < MAX_ITEMS) p->argv[p->argc++] = (char *)v;
-        else if (!strcmp(k, "ENV") && p->envc < MAX_ITEMS) p->envp[p->envc++] = (char *)v;
-        else if (!strcmp(k, "HOOK") && p->nhooks < MAX_HOOKS) p->hooks[p->nhooks++].path = v;
-        else if (!strcmp(k, "HOOKARG") && p->nhooks && p->hooks[p->nhooks - 1].argc < MAX_HOOK_ITEMS)
-            p->hooks[p->nhooks - 1].argv[p->hooks[p->nhooks - 1].argc++] = (char *)v;
-        else if (!strcmp(k, "HOOKENV") && p->nhooks && p->hooks[p->nhooks - 1].envc < MAX_HOOK_ITEMS)
-            p->hooks[p->nhooks - 1].envp[p->hooks[p->nhooks - 1].envc++] = (char *)v;
-        else if (!strcmp(k, "HOOKTIMEOUT") && p->nhooks) p->hooks[p->nhooks - 1].timeout = (int)number(k, v);
+        else if (!strcmp(k, "ARG")) p->argv[slot(&p->argc, MAX_ITEMS, "process.args")] = (char *)v;
+        else if (!strcmp(k, "ENV")) p->envp[slot(&p->envc, MAX_ITEMS, "process.env")] = (char *)v;
+        else if (!strcmp(k, "HOOK")) p->hooks[slot(&p->nhooks, MAX_HOOKS, "hooks.startContainer")].path = v;
+        else if (!strcmp(k, "HOOKARG")) {
+            struct hook *h = last_hook(p, k);
+            h->argv[slot(&h->argc, MAX_HOOK_ITEMS, "the args of a startContainer hook")] = (char *)v;
+        } else if (!strcmp(k, "HOOKENV")) {
+            struct hook *h = last_hook(p, k);
+            h->envp[slot(&h->envc, MAX_HOOK_ITEMS, "the env of a startContainer hook")] = (char *)v;
+        } else if (!strcmp(k, "HOOKTIMEOUT")) last_hook(p, k)->timeout = (int)number(k, v);
         else if (!strcmp(k, "STATE")) p->state = v;
         else if (!strcmp(k, "SECCOMP")) p->seccomp_fd = (int)number(k, v);
         else if (!strcmp(k, "LSM_PATH")) p->lsm_path = v;
@@ -451,8 +551,7 @@ int main(int argc, char **argv)
     char *buf = read_all(plan_fd, &len);
     close(plan_fd);
     struct plan p;
-    parse_plan(buf, len, &p);
-    sync_fd = p.sync_fd;
+    parse_plan(buf, len, &p);  /* sets sync_fd */
     reset_signals();
     /* Not dumpable while the runtime's plan is in hand: no process of the
      * container may ptrace us or open our /proc files (execve resets this). */
@@ -473,7 +572,7 @@ int main(int argc, char **argv)
     cloexec_other_fds(3 + p.keep_fds);
 
     errno = 0;
-    send_line("ready", "");
+    send_line("ready", "", NULL);
     close(sync_fd);
     sync_fd = -1;
     if (p.fifo_fd >= 0)  /* create waits for start; exec runs at once */

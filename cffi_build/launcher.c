@@ -26,11 +26,13 @@
  *
  * PYTHON_VERSION ("3.11") and BUILD_PYTHON are defined by setup.py.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef PYTHON_VERSION
@@ -97,6 +99,37 @@ static void poke_own_cgroup(const char *procs)
 }
 
 /*
+ * In the helper: move ``keep`` to fd 3 and close every other fd.  Engines pass
+ * their own pipes and sockets as fds 3 and up (sync pipes, --preserve-fds,
+ * LISTEN_FDS); a copy held here would delay the EOF their readers wait for,
+ * for as long as the helper lives.  Returns 3, or -1 if that could not be
+ * done (then the helper must not go on).
+ */
+static int keep_only(int keep)
+{
+    if (keep != 3 && dup2(keep, 3) < 0)
+        return -1;
+    for (int fd = 0; fd < 3; fd++)
+        close(fd);
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) == 0)
+        return 3;
+#endif
+    /* Before Linux 5.9 (no close_range): the open fds, as /proc lists them. */
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return -1;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        int fd = atoi(entry->d_name);  /* "." and "..": 0 */
+        if (fd > 3 && fd != dirfd(dir))
+            close(fd);
+    }
+    closedir(dir);
+    return 3;
+}
+
+/*
  * For create/run/exec: fork a helper that writes its own pid into the cgroup v2
  * cgroup it is already in (a no-op migration).  The first cgroup.procs write
  * after a quiet spell blocks for an RCU grace period (~10-15 ms); started now,
@@ -129,12 +162,11 @@ static void warm_cgroups(int argc, char **argv, char *out, size_t size)
         return;
     }
     close(pipe_fds[1]);
-    for (int fd = 0; fd < 3; fd++) /* hold none of the caller's pipes open */
-        close(fd);
+    int wake = keep_only(pipe_fds[0]);  /* hold none of the caller's fds open */
     char procs[PATH_MAX], byte;
-    if (own_v2_procs(procs, sizeof procs)) {
+    if (wake >= 0 && own_v2_procs(procs, sizeof procs)) {
         poke_own_cgroup(procs);
-        if (read(pipe_fds[0], &byte, 1) == 1)
+        if (read(wake, &byte, 1) == 1)
             poke_own_cgroup(procs);
     }
     _exit(0);

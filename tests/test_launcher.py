@@ -82,3 +82,61 @@ def test_a_bare_warmup_argument_is_accepted_and_a_bad_one_ignored():
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_the_warmup_helper_holds_none_of_the_callers_descriptors(tmp_path):
+    """Engines hand the runtime their own pipes and sockets as fds 3 and up
+    (sync pipes, --preserve-fds, LISTEN_FDS).  The helper the launcher forks
+    must not keep a copy: one of a pipe's write end delays the EOF its reader
+    waits for.  A copy of the real launcher runs here beside a stand-in
+    "python3" that closes the caller's pipe, reports the helper's "PID:FD" and
+    sleeps, holding the helper's own pipe open so that the helper keeps waiting;
+    the caller's pipe must then reach EOF at once."""
+    import select
+    import shutil
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    site = tmp_path / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    (site / "oci_runtime").mkdir(parents=True)
+    (site / "oci_runtime" / "cli.py").write_text("")  # what the launcher probes for
+    bin_dir.mkdir()
+    shutil.copy(RUNTIME, bin_dir / "oci-runtime")  # a copy: the launcher finds python3 beside itself
+    report = tmp_path / "helper"
+    stub = bin_dir / "python3"
+    # argv: python3 -I -S -c BOOT SITE HELPER args...
+    stub.write_text(f"#!{sys.executable} -I\n"
+                    "import os, sys, time\n"
+                    "os.close(int(os.environ['CALLER_FD']))\n"
+                    f"open({str(report)!r}, 'w').write(sys.argv[6])\n"
+                    "time.sleep(60)\n")
+    stub.chmod(0o755)
+    read_end, write_end = os.pipe()
+    try:
+        launcher = subprocess.Popen([str(bin_dir / "oci-runtime"), "run", "x"], pass_fds=(write_end,),
+                                    env={"CALLER_FD": str(write_end)},
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        os.close(write_end)
+        write_end = None
+        try:
+            assert wait_for(lambda: report.exists() and report.read_text(), timeout=10)
+            helper = int(report.read_text().split(":")[0])
+            assert helper and _children(launcher.pid) == [helper]
+            # The stand-in holds the helper's pipe, so the helper waits (on a host with
+            # cgroup v2) or has exited (without it: nothing to hold open either way).
+            readable, _, _ = select.select([read_end], [], [], 5)
+            assert readable and os.read(read_end, 1) == b"", f"the helper holds the caller's pipe: {_pipes(helper)}"
+
+            def only_its_own_pipe():  # once it waits on it (a cgroup.procs write may still be open)
+                try:
+                    return len(os.listdir(f"/proc/{helper}/fd")) == len(_pipes(helper)) == 1
+                except FileNotFoundError:  # exited: without cgroup v2 it does not wait
+                    return True
+            assert _status_field(helper, "State") == "Z" or wait_for(only_its_own_pipe)
+        finally:
+            launcher.kill()
+            launcher.wait()
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)

@@ -54,7 +54,9 @@ class Reader:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         try:
-            return json.loads(line)
+            # Decoded leniently: the C waiter's messages quote paths byte for byte,
+            # and one that is not UTF-8 must cost a U+FFFD, not the whole message.
+            return json.loads(line.decode("utf-8", "replace"))
         except ValueError:
             return {"type": "error", "msg": f"garbled message from the container init: {line[:200]!r}"}
 

@@ -18,6 +18,21 @@ WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
 # The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process/container_init.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
+# The most arguments, environment entries and additional groups the C waiter
+# takes (MAX_ITEMS in cffi_build/init.c).  It refuses a plan with more; checked
+# here first so that the error names the config's field.
+MAX_PLAN_ITEMS = 65536
+
+
+# The config field behind a plan record's key, for errors about its value.
+_RECORD_FIELDS = {"CWD": "process.cwd", "EXE": "process.args", "ARG": "process.args", "ENV": "process.env",
+                  "HOOK": "hooks.startContainer", "HOOKARG": "hooks.startContainer",
+                  "HOOKENV": "hooks.startContainer"}
+
+
+def _check_count(field, count, note=""):
+    if count > MAX_PLAN_ITEMS:
+        raise ConfigError(field, f"has {count} entries{note}; at most {MAX_PLAN_ITEMS} are supported")
 
 
 def sealed_copy(path):
@@ -149,6 +164,7 @@ class HostDecisions:
         self.lsm = kernel_settings.lsm_exec_records(process)
         self.seccomp_plan = seccomp_plan
         user = process["user"]
+        _check_count("process.user.additionalGids", len(user.get("additionalGids") or ()))
         records = [f"KEEP_FDS={preserve_fds + self.listen_fds}",
                    f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1"]
         records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
@@ -167,6 +183,9 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records:
     the host's ``decided`` (HostDecisions) plus what the child found inside.
     ``proc_handle`` (procfs.py) is handed on only when an LSM label must be written."""
+    _check_count("process.args", len(process["args"]))
+    _check_count("process.env", len(process.get("env") or ()))
+    _check_count("process.env", len(env), " counting those the runtime adds (HOME, NOTIFY_SOCKET, LISTEN_FDS)")
     records = [f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}",
                f"CWD={process.get('cwd', '/')}", f"EXE={exe}"] + decided.records
     if decided.lsm:
@@ -182,6 +201,12 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     records += [f"ENV={e}" for e in env]
     records += hook_records
     plan = b"".join(os.fsencode(r) + b"\0" for r in records)
+    # A NUL inside a value would end its record early and start another: an env
+    # entry "A=1\0UID=0" would set the user.  No exec'd string can hold one anyway.
+    if plan.count(b"\0") != len(records):
+        key, _, value = next(r for r in records if "\0" in r).partition("=")
+        raise ConfigError(_RECORD_FIELDS.get(key, "process"),
+                          f"{value[:100]!r} contains a NUL byte, which no argument, environment entry or path can hold")
     fd = os.memfd_create("oci-runtime-plan", os.MFD_CLOEXEC)
     data = memoryview(plan)
     while data:
