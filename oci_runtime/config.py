@@ -75,14 +75,22 @@ def enum(*choices):
     return check
 
 
-def absolute_path(value, path):
+def exec_string(value, path):
+    """A string that reaches execve or a path call: a NUL byte would cut it short
+    (and in the waiter's plan, start a record of its own)."""
     string(value, path)
+    if "\0" in value:
+        raise ConfigError(path, "contains a NUL byte, which no argument, environment entry or path can hold")
+
+
+def absolute_path(value, path):
+    exec_string(value, path)
     if not value.startswith("/"):
         _fail(path, "an absolute path", value)
 
 
 def env_entry(value, path):
-    string(value, path)
+    exec_string(value, path)
     if "=" not in value:
         _fail(path, 'a "KEY=value" string', value)
 
@@ -123,7 +131,7 @@ def obj(fields, required=()):
 
 _ID_MAPPING = obj({"containerID": uint32, "hostID": uint32, "size": uint32},
                   ("containerID", "hostID", "size"))
-_HOOK = obj({"path": absolute_path, "args": array(string), "env": array(env_entry),
+_HOOK = obj({"path": absolute_path, "args": array(exec_string), "env": array(env_entry),
              "timeout": integer(1, 2**31 - 1, "positive integer")}, ("path",))
 _DEVICE_RULE = obj({"allow": boolean, "type": enum("a", "c", "b"), "major": int64,
                     "minor": int64, "access": string}, ("allow",))
@@ -161,7 +169,7 @@ _PROCESS = obj({
     "consoleSize": obj({"height": uint32, "width": uint32}, ("height", "width")),
     "user": obj({"uid": uint32, "gid": uint32, "umask": uint32,
                  "additionalGids": array(uint32), "username": string}, ("uid", "gid")),
-    "args": array(string),
+    "args": array(exec_string),
     "commandLine": string,
     "env": array(env_entry),
     "cwd": absolute_path,
