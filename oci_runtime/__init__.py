@@ -19,7 +19,8 @@ Module map (one concern each; docs/architecture.md draws the layers):
   cgroups/      cgroup placement, limits, stats, freezing, removal
   namespaces    namespace flags, joining by path, type checks
   capabilities  capability names and masks
-  kernel_settings sysctls, time offsets, loopback, LSM and personality attributes
+  namespace_settings sysctls, time namespace offsets, the loopback interface
+  process_attributes personality, scheduler, I/O priority, LSM labels
   seccomp       linux.seccomp compiled with libseccomp; notify listener hand-over
   hooks         the runtime-spec hooks and the state they are given
   importguard   no Python import once a child enters the container's namespaces

@@ -87,7 +87,7 @@ def test_seccomp_flags_are_what_this_kernel_supports(features):
 
 def test_what_the_runtime_supports_is_reported(features):
     """rdma limits are written (cgroups/resources.py) and AppArmor/SELinux labels are
-    applied where the host runs them (kernel_settings.lsm_exec_records): features-linux.md
+    applied where the host runs them (process_attributes.lsm_exec_records): features-linux.md
     asks whether the runtime supports them, not whether this host does."""
     linux = features["linux"]
     assert linux["cgroup"]["rdma"] is True

@@ -149,7 +149,7 @@ def test_time_offsets_need_a_time_namespace(rt):
 
 @pytest.mark.parametrize("field", ["apparmorProfile", "selinuxLabel"])
 def test_lsm_labels_without_the_lsm_are_an_error(rt, field):
-    from oci_runtime.kernel_settings import lsm_enabled
+    from oci_runtime.process_attributes import lsm_enabled
 
     if lsm_enabled(field):
         pytest.skip(f"this host has the LSM for {field}")
@@ -157,7 +157,7 @@ def test_lsm_labels_without_the_lsm_are_an_error(rt, field):
 
 
 def test_apparmor_profile_is_applied_when_the_host_has_apparmor(rt):
-    from oci_runtime.kernel_settings import lsm_enabled
+    from oci_runtime.process_attributes import lsm_enabled
 
     if not lsm_enabled("apparmorProfile"):
         pytest.skip("AppArmor is not enabled on this host")
@@ -170,7 +170,7 @@ def test_bad_scheduler_policy(rt):
 
 
 def test_mount_label_without_selinux_is_an_error(rt):
-    from oci_runtime.kernel_settings import lsm_enabled
+    from oci_runtime.process_attributes import lsm_enabled
 
     if lsm_enabled("selinuxLabel"):
         pytest.skip("this host has SELinux")

@@ -33,7 +33,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import atomicfile, cgroups, faults, kernel_settings, log, namespaces
+from oci_runtime import atomicfile, cgroups, faults, log, namespace_settings, namespaces, process_attributes
 from oci_runtime import state as state_mod
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
@@ -73,7 +73,8 @@ def check_host_side(config, bundle, opts):
         for key in ("uidMappings", "gidMappings"):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
-    kernel_settings.check(config, new_flags, joins)
+    namespace_settings.check(config, new_flags, joins)
+    process_attributes.check(config)
     if config["linux"].get("seccomp"):
         from oci_runtime import seccomp
 

@@ -16,7 +16,7 @@ container decides host-side policy (the parent decided that: waiter_plan.HostDec
 import errno
 import os
 
-from oci_runtime import faults, kernel_settings, namespaces, shim
+from oci_runtime import faults, namespace_settings, namespaces, process_attributes, shim
 from oci_runtime.errors import OCIError
 from oci_runtime.process import waiter_plan
 from oci_runtime.process.messages import Reader, send
@@ -63,7 +63,7 @@ def intermediate(fd, spawn):
             shim.unshare(other_flags)
         except OSError as exc:
             raise OCIError(f"creating namespaces: {exc.strerror}") from None
-        kernel_settings.apply_time_offsets(spawn.config["linux"])
+        namespace_settings.apply_time_offsets(spawn.config["linux"])
         try:
             pid = os.fork()
         except OSError as exc:
@@ -133,8 +133,8 @@ def _init(fd, spawn):
     if config.get("domainname"):
         shim.setdomainname(config["domainname"])
     if spawn.new_flags & namespaces.FLAGS["network"]:
-        kernel_settings.loopback_up()
-    kernel_settings.apply_sysctls(proc_handle, config["linux"]["sysctl"])
+        namespace_settings.loopback_up()
+    namespace_settings.apply_sysctls(proc_handle, config["linux"]["sysctl"])
     with inroot.Root.of_directory("/") as root:  # the container's, from here on
         if spawn.console is not None:
             from oci_runtime.rootfs import console  # loaded by Spawn.load_modules
@@ -142,7 +142,7 @@ def _init(fd, spawn):
             console.setup_terminal(spawn.console, process, root)
         waiter_plan.make_cwd(root, process.get("cwd", "/"))  # before a read-only root, as runc
         assemble.finish(config, root)
-    kernel_settings.apply_process_attributes(config, shim)
+    process_attributes.apply(config, shim)
     waiter_plan.apply_rlimits(process["rlimits"])
     if "umask" in process["user"]:  # unset: keep the caller's, as the spec says
         os.umask(process["user"]["umask"])

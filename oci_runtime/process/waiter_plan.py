@@ -11,7 +11,7 @@ The terminal is rootfs/console.py's.
 import fcntl
 import os
 
-from oci_runtime import capabilities, kernel_settings, shim
+from oci_runtime import capabilities, process_attributes, shim
 from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
@@ -161,7 +161,7 @@ class HostDecisions:
 
     def __init__(self, process, preserve_fds, seccomp_plan):
         self.listen_fds = listen_fds()
-        self.lsm = kernel_settings.lsm_exec_records(process)
+        self.lsm = process_attributes.lsm_exec_records(process)
         self.seccomp_plan = seccomp_plan
         user = process["user"]
         _check_count("process.user.additionalGids", len(user.get("additionalGids") or ()))
