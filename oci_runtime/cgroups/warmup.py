@@ -103,7 +103,7 @@ def _poke():
 
 def _own_v2_procs():
     """cgroup.procs of the cgroup v2 cgroup this process is in, or None."""
-    from oci_runtime.cgroups.hosts import v2_mountpoint
+    from oci_runtime.cgroups import v2_mountpoint
 
     mountpoint = v2_mountpoint()
     if not mountpoint:
