@@ -39,8 +39,8 @@ from oci_runtime.cgroups.parents import RootLock, register as register_parents, 
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.process import container_init, waiter_plan
 from oci_runtime.process.messages import describe, send
-from oci_runtime.process.spawn import (fork_into_new_pid_namespace, fork_with_channel, hand_seccomp_listener,
-                                       listener_fd, reap, write_id_mappings)
+from oci_runtime.process.spawn import (AwaitReady, fork_into_new_pid_namespace, fork_with_channel,
+                                       hand_seccomp_listener, reap, write_id_mappings)
 
 
 class CreateOptions:
@@ -273,7 +273,7 @@ def _spawn(spawn, made, make_cgroups):
             reap(pid)  # it waits for "cgroups": not in any cgroup, no namespace joined
             raise
         send(reader.fd, "cgroups")
-        return _await_ready(reader, pid, spawn, made, child_is_init=direct)
+        return _AwaitInit(reader, pid, spawn, made, direct).run()
 
     if direct:
         fork_with_channel(lambda fd: container_init.direct_init(fd, spawn), serve, fork=fork_into_new_pid_namespace)
@@ -289,67 +289,64 @@ def _init_can_be_forked_directly(spawn):
             and not any(kind in ("user", "pid", "time") for kind, _ in spawn.joins))
 
 
-def _await_ready(reader, child_pid, spawn, made, child_is_init=False):
-    """Serve the children's requests until the C init says "ready" (or fails).
-    ``child_pid`` is the process create forked: the intermediate, or with
-    ``child_is_init`` the init itself.  It is 0 once "pid" has made the init known."""
-    st = spawn.st
-    hooks_requested = ready = False
-    listener = None
-    try:
-        while True:
-            message = reader.next()
-            if message is None:
-                raise OCIError(_died_message(made["pid"] or child_pid, spawn.cgroup))
-            kind = message.get("type")
-            if kind == "userns":
-                write_id_mappings(child_pid, spawn.config["linux"])
-                send(reader.fd, "continue")
-            elif kind == "hooks":
-                hooks_requested = True
-            elif kind == "pid":
-                faults.point("create:after-fork")
-                if child_is_init:
-                    init_pid = child_pid
-                else:
-                    init_pid = message["pid"]
-                    os.waitpid(child_pid, 0)  # the intermediate exits once it has said "pid"
-                made["pid"] = st.data["pid"] = init_pid
-                child_pid = 0
-                info = state_mod.process_start_time(init_pid)
-                st.private["init_start_time"] = info[1] if info else None
-                _set_oom_score_adj(init_pid, spawn.config["process"])
-                _apply_resources(spawn.cgroup, spawn.config, deferred=True)
-                net_devices = spawn.config["linux"].get("netDevices")
-                if net_devices:
-                    from oci_runtime import netdevices
+class _AwaitInit(AwaitReady):
+    """create's side of the channel: the children's requests until the C init says
+    "ready".  ``child_pid`` is the process create forked: the intermediate, or with
+    ``child_is_init`` the init itself."""
 
-                    netdevices.move_all(net_devices, init_pid)
-            elif kind == "ready":
-                faults.point("create:before-ready")
-                ready = True
-            elif kind == "seccomp":
-                listener = listener_fd(reader)
-            elif kind == "log":
-                log.replay(message)
-            elif kind == "error":
-                raise OCIError(message.get("msg") or "container init failed")
-            if listener is not None and made["pid"]:  # the waiter blocks until it is handed on
-                from oci_runtime import hooks
+    def __init__(self, reader, child_pid, spawn, made, child_is_init):
+        super().__init__(reader, child_pid)
+        self.spawn, self.made, self.child_is_init = spawn, made, child_is_init
+        self.hooks_requested = False
 
-                listener, handed = None, listener  # hand_seccomp_listener closes it
-                hand_seccomp_listener(reader.fd, handed, spawn.config["linux"]["seccomp"], made["pid"],
-                                      hooks.hook_state(st, "creating"))
-            if ready and made["pid"]:  # "ready" can overtake the intermediate's "pid"
-                return
-            if hooks_requested and made["pid"]:
-                hooks_requested = False
-                _run_create_runtime_hooks(reader.fd, st)
-    finally:
-        if listener is not None:
-            os.close(listener)
-        if child_pid:
-            reap(child_pid)
+    def died(self):
+        return _died_message(self.made["pid"] or self.child_pid, self.spawn.cgroup)
+
+    def on_userns(self, message):
+        write_id_mappings(self.child_pid, self.spawn.config["linux"])
+        send(self.reader.fd, "continue")
+
+    def on_hooks(self, message):
+        self.hooks_requested = True
+
+    def on_pid(self, message):
+        faults.point("create:after-fork")
+        spawn, st = self.spawn, self.spawn.st
+        if self.child_is_init:
+            init_pid = self.child_pid
+        else:
+            init_pid = message["pid"]
+            os.waitpid(self.child_pid, 0)  # the intermediate exits once it has said "pid"
+        self.made["pid"] = st.data["pid"] = self.pid = init_pid
+        self.child_pid = 0
+        info = state_mod.process_start_time(init_pid)
+        st.private["init_start_time"] = info[1] if info else None
+        _set_oom_score_adj(init_pid, spawn.config["process"])
+        _apply_resources(spawn.cgroup, spawn.config, deferred=True)
+        net_devices = spawn.config["linux"].get("netDevices")
+        if net_devices:
+            from oci_runtime import netdevices
+
+            netdevices.move_all(net_devices, init_pid)
+
+    def on_ready(self, message):
+        faults.point("create:before-ready")
+        super().on_ready(message)
+
+    def hand_listener(self, listener):
+        from oci_runtime import hooks
+
+        hand_seccomp_listener(self.reader.fd, listener, self.spawn.config["linux"]["seccomp"], self.pid,
+                              hooks.hook_state(self.spawn.st, "creating"))
+
+    def after_message(self):
+        if self.hooks_requested and self.pid:
+            self.hooks_requested = False
+            _run_create_runtime_hooks(self.reader.fd, self.spawn.st)
+
+    def finish(self):
+        if self.child_pid:
+            reap(self.child_pid)
 
 
 def _set_oom_score_adj(pid, process):

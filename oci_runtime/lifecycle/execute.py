@@ -16,12 +16,13 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import config as config_mod, faults, log, namespaces, shim
+from oci_runtime import config as config_mod, faults, namespaces, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.process import terminal, waiter_plan
 from oci_runtime.process.messages import send
-from oci_runtime.process.spawn import child_guard, fork_with_channel, hand_seccomp_listener, hide_from_container
+from oci_runtime.process.spawn import (AwaitReady, child_guard, fork_with_channel, hand_seccomp_listener,
+                                       hide_from_container)
 from oci_runtime.state import open_container
 
 NS_FILES = {"user": "user", "ipc": "ipc", "uts": "uts", "network": "net", "pid": "pid",
@@ -202,7 +203,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
     try:
         pid = fork_with_channel(
             lambda fd: _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd),
-            lambda reader, child: _await_ready(reader, child, st, seccomp_profile))
+            lambda reader, child: _AwaitProcess(reader, child, st, seccomp_profile).run())
     finally:
         os.close(waiter_fd)
         if seccomp_plan is not None:
@@ -214,51 +215,45 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
     return pid, (terminal.receive_master(relay) if relay else None)
 
 
-def _await_ready(reader, child, st, seccomp_profile):
-    pid = 0
-    ready = False
-    listener = None
-    while True:
-        message = reader.next()
-        if message is None:
-            os.waitpid(child, 0) if child else None
-            raise OCIError("exec: the process exited before it was ready")
-        kind = message.get("type")
-        if kind == "pid":
-            faults.point("exec:after-fork")
-            pid = message["pid"]
-            os.waitpid(child, 0)
-            child = 0
-        elif kind == "ready":
-            ready = True
-        elif kind == "seccomp":
-            listener = reader.take_fd()
-        elif kind == "log":
-            log.replay(message)
-        elif kind == "error":
-            if child:
-                os.waitpid(child, 0)
-            elif pid:
-                try:
-                    os.waitpid(pid, 0)
-                except ChildProcessError:
-                    pass
-            raise OCIError(message.get("msg") or "exec failed")
-        if listener is not None and pid:  # the process blocks until the fd is handed on
-            _hand_listener(reader, listener, seccomp_profile, pid, st)
-            listener = None
-        if ready and pid:  # "ready" can overtake the intermediate's "pid"
-            return pid
+class _AwaitProcess(AwaitReady):
+    """exec's side of the channel: the first child reports the process's pid and
+    exits; the C waiter says "ready" just before it execs."""
 
+    failure = "exec failed"
 
-def _hand_listener(reader, listener, seccomp_profile, pid, st):
-    from oci_runtime import hooks
+    def __init__(self, reader, child_pid, st, seccomp_profile):
+        super().__init__(reader, child_pid)
+        self.st, self.seccomp_profile = st, seccomp_profile
 
-    try:
-        hand_seccomp_listener(reader.fd, listener, seccomp_profile, pid, hooks.hook_state(st, st.status()))
-    except OCIError:
-        _kill_quietly(pid)
-        raise
+    def died(self):
+        if self.child_pid:
+            os.waitpid(self.child_pid, 0)
+        return "exec: the process exited before it was ready"
+
+    def on_pid(self, message):
+        faults.point("exec:after-fork")
+        self.pid = message["pid"]
+        os.waitpid(self.child_pid, 0)
+        self.child_pid = 0
+
+    def failed(self):
+        if self.child_pid:
+            os.waitpid(self.child_pid, 0)
+        elif self.pid:
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+
+    def hand_listener(self, listener):
+        from oci_runtime import hooks
+
+        try:
+            hand_seccomp_listener(self.reader.fd, listener, self.seccomp_profile, self.pid,
+                                  hooks.hook_state(self.st, self.st.status()))
+        except OCIError:
+            _kill_quietly(self.pid)
+            raise
 
 
 def _kill_quietly(pid):

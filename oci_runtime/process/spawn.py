@@ -150,3 +150,78 @@ def join_namespaces(joins):
             raise OCIError(f"joining {kind} namespace {path}: {exc.strerror}") from None
         finally:
             os.close(ns_fd)
+
+
+class AwaitReady:
+    """The parent's side of the channel, shared by create and exec: serve the
+    children's messages until the container's process is known ("pid") and the C
+    waiter has said "ready" ("ready" can overtake the intermediate's "pid").
+
+    Here: "log" lines are replayed into --log, "error" ends it with the child's
+    own words, a "seccomp" listener fd is handed on once the pid is known (the
+    waiter blocks until then), EOF means the child died.  A command's own
+    messages are its subclass's ``on_<type>`` methods; unknown types are ignored.
+    Returns the process's pid."""
+
+    failure = "the container's process failed"  # an "error" without a message
+
+    def __init__(self, reader, child_pid):
+        self.reader = reader
+        self.child_pid = child_pid  # the forked child, until "pid" makes the process known
+        self.pid = 0  # the container's process
+        self.ready = False
+        self.listener = None
+
+    def run(self):
+        try:
+            while True:
+                message = self.reader.next()
+                if message is None:
+                    raise OCIError(self.died())
+                kind = message.get("type")
+                if kind == "log":
+                    log.replay(message)
+                elif kind == "error":
+                    self.failed()
+                    raise OCIError(message.get("msg") or self.failure)
+                elif kind == "seccomp":
+                    self.listener = listener_fd(self.reader)
+                elif kind == "ready":
+                    self.on_ready(message)
+                else:
+                    getattr(self, f"on_{kind}", _ignore)(message)
+                if self.listener is not None and self.pid:
+                    listener, self.listener = self.listener, None
+                    self.hand_listener(listener)  # closes it
+                if self.ready and self.pid:
+                    return self.pid
+                self.after_message()
+        finally:
+            if self.listener is not None:
+                os.close(self.listener)
+            self.finish()
+
+    def on_ready(self, message):
+        self.ready = True
+
+    # Overridden by create and exec:
+    def died(self):
+        """The error when the channel closed before "ready" (reaps what it must)."""
+        return "the container's process exited before it was ready"
+
+    def failed(self):
+        """Clean-up before an "error" message is raised."""
+
+    def hand_listener(self, listener):
+        raise NotImplementedError
+
+    def after_message(self):
+        """Work that waits until a message has been handled (create's hooks)."""
+
+    def finish(self):
+        """Always, at the end (create reaps a child that is still there)."""
+
+
+def _ignore(message):
+    pass
+
