@@ -29,7 +29,7 @@ def move_all(devices, init_pid):
 
     with IPRoute() as host:
         for host_name, spec in devices.items():
-            new_name = (spec or {}).get("name") or host_name
+            new_name = spec.get("name") or host_name  # config.py: each value is an object
             where = f"linux.netDevices.{host_name}"
             found = host.link_lookup(ifname=host_name)
             if not found:
