@@ -277,7 +277,33 @@ def check(config):
         if name not in config:
             raise ConfigError(name, "is required")
     _check_rules(config)
+    _check_limits(config["process"], config.get("hooks"))
     return normalise(config)
+
+
+# The C waiter's limits (cffi_build/init.c: MAX_ITEMS, MAX_HOOKS, MAX_HOOK_ITEMS),
+# checked when the config is read, so that a config past them is refused before
+# anything is made (the waiter refuses them again).
+MAX_PLAN_ITEMS = 65536
+MAX_START_HOOKS = 64
+MAX_HOOK_ITEMS = 1024
+
+
+def _check_limits(process, hooks=None):
+    user = process.get("user") or {}
+    for field, items in (("process.args", process.get("args")), ("process.env", process.get("env")),
+                         ("process.user.additionalGids", user.get("additionalGids"))):
+        _at_most(field, len(items or ()), MAX_PLAN_ITEMS)
+    start = (hooks or {}).get("startContainer") or ()
+    _at_most("hooks.startContainer", len(start), MAX_START_HOOKS)
+    for i, hook in enumerate(start):
+        for key in ("args", "env"):
+            _at_most(f"hooks.startContainer[{i}].{key}", len(hook.get(key) or ()), MAX_HOOK_ITEMS)
+
+
+def _at_most(field, count, limit):
+    if count > limit:
+        raise ConfigError(field, f"has {count} entries; at most {limit} are supported")
 
 
 # ---------------------------------------------------------------- defaults
@@ -325,6 +351,7 @@ def normalise_resources(resources):
 def check_process(process, path="process"):
     """A process object on its own (exec --process, the process exec builds), normalised."""
     _PROCESS(process, path)
+    _check_limits(process)
     return normalise_process(process)
 
 

@@ -145,7 +145,8 @@ def test_lists_at_the_limit_are_carried_out_whole():
 
 @pytest.mark.parametrize("field", ["env", "args", "additionalGids"])
 def test_a_config_list_past_the_limit_is_a_config_error(rt, field):
-    """Checked in Python before the plan is written (process/waiter_plan.py), naming the field."""
+    """Checked when config.json is read (config.py), naming the field: refused before
+    anything is made (the fixture's teardown checks nothing is left)."""
     count = MAX_ITEMS + 4464  # 70000
     if field == "env":
         bundle = rt.bundle(["true"], env=["PATH=/bin"] + [f"V{i}=x" for i in range(count - 1)])
@@ -198,3 +199,19 @@ def test_a_nul_byte_in_a_value_is_refused_not_made_into_a_record(rt, field):
     index = 1
     assert (f"config.json: process.{field}[{index}]: contains a NUL byte, which no argument, "
             "environment entry or path can hold") in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("case", ["hooks", "hook args"])
+def test_start_container_hooks_past_the_waiters_limits_are_config_errors(rt, case):
+    """The C waiter runs startContainer hooks from its plan: at most 64 of them, 1024
+    args and env entries each; config.json past that is refused when it is read."""
+    if case == "hooks":
+        hooks = [{"path": "/bin/true"}] * 65
+        expected = "config.json: hooks.startContainer: has 65 entries; at most 64 are supported"
+    else:
+        hooks = [{"path": "/bin/true", "args": ["true"] * 1025}]
+        expected = "config.json: hooks.startContainer[0].args: has 1025 entries; at most 1024 are supported"
+    bundle = rt.bundle(["true"], edit=lambda config: config.update(hooks={"startContainer": hooks}))
+    result = rt.run(bundle, check=False)
+    assert result.returncode == 1
+    assert expected in result.stderr, result.stderr

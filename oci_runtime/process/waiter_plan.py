@@ -12,6 +12,7 @@ import fcntl
 import os
 
 from oci_runtime import capabilities, process_attributes, shim
+from oci_runtime import config as config_mod
 from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
@@ -19,9 +20,9 @@ F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
 # The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process/container_init.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 # The most arguments, environment entries and additional groups the C waiter
-# takes (MAX_ITEMS in cffi_build/init.c).  It refuses a plan with more; checked
-# here first so that the error names the config's field.
-MAX_PLAN_ITEMS = 65536
+# takes (config.py checks the config against it when it is read; here the
+# entries the runtime adds are counted too).
+MAX_PLAN_ITEMS = config_mod.MAX_PLAN_ITEMS
 
 
 # The config field behind a plan record's key, for errors about its value.
