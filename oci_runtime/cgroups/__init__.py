@@ -159,9 +159,6 @@ class Cgroup:
         """Freeze or thaw every task and wait until the kernel reports it done."""
         raise NotImplementedError
 
-    def is_frozen(self):
-        raise NotImplementedError
-
     def frozen_probe(self):
         """(file, content when frozen) that is_frozen() reads, or None: recorded in the
         state so that the status of a container is read without loading the driver."""
@@ -264,6 +261,13 @@ class Cgroup:
 
     # ------------------------------------------------------------ built on the above
 
+    def is_frozen(self):
+        probe = self.frozen_probe()
+        try:
+            return probe is not None and read_file(probe[0]) == probe[1]
+        except FileNotFoundError:
+            return False
+
     def apply(self, resources, deferred=False, swap_first=False):
         """linux.resources (or an update of it) written to the cgroup files: resources.py."""
         from oci_runtime.cgroups import resources as resources_mod
@@ -288,6 +292,19 @@ def _rmdir_retrying(directory, deadline):
             if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() > deadline:
                 raise OSError(exc.errno, f"remove cgroup: {exc.strerror}", directory) from None
             time.sleep(0.005)
+
+
+def oom_kill_count(path):
+    """The oom_kill counter of memory.oom_control (v1) or memory.events (v2), 0 if unknown."""
+    try:
+        with open(path) as f:
+            for line in f:
+                field, _, value = line.partition(" ")
+                if field == "oom_kill":
+                    return int(value)
+    except (FileNotFoundError, ValueError):
+        pass
+    return 0
 
 
 def read_file(path):

@@ -9,7 +9,7 @@ program on the cgroup2 directory only when there is no v1 devices hierarchy).
 """
 import os
 
-from oci_runtime.cgroups import V2_KEY, Cgroup, read_file, write_and_wait
+from oci_runtime.cgroups import V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
 from oci_runtime.errors import OCIError
 
 
@@ -57,15 +57,6 @@ class Driver(Cgroup):
     def _pid_sources(self):
         return [directory for _, directory in self._v1()] + [self.paths[V2_KEY]] * (V2_KEY in self.paths)
 
-    def is_frozen(self):
-        directory = self._with("freezer")
-        if directory is None:
-            return self._v2_freezer() is not None and self._v2_freezer().is_frozen()
-        try:
-            return read_file(os.path.join(directory, "freezer.state")) == "FROZEN"
-        except FileNotFoundError:
-            return False
-
     def set_frozen(self, frozen, timeout=10.0):
         directory = self._with("freezer")
         if directory is None:
@@ -93,17 +84,7 @@ class Driver(Cgroup):
 
     def oom_kills(self):
         directory = self._with("memory")
-        if directory is None:
-            return 0
-        try:
-            with open(os.path.join(directory, "memory.oom_control")) as f:
-                for line in f:
-                    field, _, value = line.partition(" ")
-                    if field == "oom_kill":
-                        return int(value)
-        except (FileNotFoundError, ValueError):
-            pass
-        return 0
+        return oom_kill_count(os.path.join(directory, "memory.oom_control")) if directory else 0
 
     def apply_device_rules(self, rules):
         from oci_runtime.cgroups.devices import rule_line

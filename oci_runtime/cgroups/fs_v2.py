@@ -8,7 +8,7 @@ memory.events', device rules are an eBPF program (devices_bpf.py).
 """
 import os
 
-from oci_runtime.cgroups import V2_KEY, Cgroup, read_file, write_and_wait
+from oci_runtime.cgroups import V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
 from oci_runtime.errors import OCIError
 
 
@@ -39,12 +39,6 @@ class Driver(Cgroup):
         enable_controllers(self.directory, available_controllers(self.directory))
         return created + super().create()
 
-    def is_frozen(self):
-        try:
-            return read_file(os.path.join(self.directory, "cgroup.freeze")) == "1"
-        except FileNotFoundError:
-            return False
-
     def frozen_probe(self):
         return os.path.join(self.directory, "cgroup.freeze"), "1"
 
@@ -57,15 +51,7 @@ class Driver(Cgroup):
                        lambda: want in read_file(events).splitlines(), timeout)
 
     def oom_kills(self):
-        try:
-            with open(os.path.join(self.directory, "memory.events")) as f:
-                for line in f:
-                    field, _, value = line.partition(" ")
-                    if field == "oom_kill":
-                        return int(value)
-        except (FileNotFoundError, ValueError):
-            pass
-        return 0
+        return oom_kill_count(os.path.join(self.directory, "memory.events"))
 
     def apply_device_rules(self, rules):
         from oci_runtime.cgroups import devices_bpf
