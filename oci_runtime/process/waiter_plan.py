@@ -165,7 +165,6 @@ class HostDecisions:
         self.lsm = process_attributes.lsm_exec_records(process)
         self.seccomp_plan = seccomp_plan
         user = process["user"]
-        _check_count("process.user.additionalGids", len(user.get("additionalGids") or ()))
         records = [f"KEEP_FDS={preserve_fds + self.listen_fds}",
                    f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1"]
         records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
@@ -184,8 +183,8 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     """Serialize what the C waiter must do as NUL-terminated KEY=VALUE records:
     the host's ``decided`` (HostDecisions) plus what the child found inside.
     ``proc_handle`` (procfs.py) is handed on only when an LSM label must be written."""
-    _check_count("process.args", len(process["args"]))
-    _check_count("process.env", len(process.get("env") or ()))
+    # The config's own lists were checked against the limit when it was read
+    # (config._check_limits); the entries the runtime adds can still push env over.
     _check_count("process.env", len(env), " counting those the runtime adds (HOME, NOTIFY_SOCKET, LISTEN_FDS)")
     records = [f"SYNC={sync_fd}", f"FIFO={fifo_fd if fifo_fd is not None else -1}",
                f"CWD={process.get('cwd', '/')}", f"EXE={exe}"] + decided.records
