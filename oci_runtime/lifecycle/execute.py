@@ -239,7 +239,19 @@ class _AwaitProcess(AwaitReady):
     def failed(self):
         if self.child_pid:
             os.waitpid(self.child_pid, 0)
-        elif self.pid:
+            self.child_pid = 0
+            # The process's "error" can overtake the first child's "pid": read that
+            # too, so the process is reaped as well.  Left unreaped (it was re-parented
+            # here), it would stay a zombie in the container's pid namespace, and the
+            # container's init could never finish exiting: a long-lived caller of the
+            # Python API could then not delete the container.
+            while not self.pid:
+                message = self.reader.next()
+                if message is None:
+                    break
+                if message.get("type") == "pid":
+                    self.pid = message["pid"]
+        if self.pid:
             try:
                 os.waitpid(self.pid, 0)
             except ChildProcessError:
