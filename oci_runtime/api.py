@@ -9,6 +9,9 @@
     rt.kill("web", "SIGTERM")
     rt.delete("web", force=True)
     status = rt.run("job", "/srv/bundles/job")    # waits; the exit status
+    rt.update("db", {"memory": {"limit": 256 << 20}})
+    for event in rt.events("db", interval=5):     # Event(type="stats"|"oom", ...)
+        ...
 
 It does what the command line does, through the same functions (lifecycle/),
 with the same state under ``root``: a container made here is seen by
@@ -23,12 +26,13 @@ the parent of a container's init it created, and ``delete`` collects it; and
 proxy), so they can be called from any thread.
 """
 import os
+from typing import Iterator
 
 from oci_runtime import config as config_mod
 from oci_runtime.errors import (ConfigError, ContainerExists, ContainerNotFound, ContainerNotRunning,
                                 ContainerStateError, ExecFailed, OCIError)
 
-__all__ = ["Runtime", "State", "OCIError", "ConfigError", "ContainerExists", "ContainerNotFound",
+__all__ = ["Runtime", "State", "Event", "OCIError", "ConfigError", "ContainerExists", "ContainerNotFound",
            "ContainerNotRunning", "ContainerStateError", "ExecFailed", "DEFAULT_ROOT"]
 
 DEFAULT_ROOT = "/run/oci-runtime"
@@ -62,6 +66,31 @@ class State:
 
     def __repr__(self) -> str:
         return f"State(id={self.id!r}, status={self.status!r}, pid={self.pid})"
+
+
+class Event:
+    """One of a container's events, as a line of `oci-runtime events` reports it.
+
+    ``type`` is "stats" (``data``: the statistics, as ``Runtime.stats`` returns
+    them) or "oom" (the kernel OOM-killed a task in the container; ``data`` None).
+    """
+
+    __slots__ = ("type", "id", "data")
+
+    def __init__(self, kind: str, container_id: str, data: dict | None = None):
+        self.type = kind
+        self.id = container_id
+        self.data = data
+
+    def to_dict(self) -> dict:
+        """The event as runc's `events` prints it: {"type", "id"[, "data"]}."""
+        line: dict = {"type": self.type, "id": self.id}
+        if self.data is not None:
+            line["data"] = self.data
+        return line
+
+    def __repr__(self) -> str:
+        return f"Event(type={self.type!r}, id={self.id!r})"
 
 
 class Runtime:
@@ -141,6 +170,16 @@ class Runtime:
 
         resume(self.root, container_id)
 
+    def update(self, container_id: str, resources: dict) -> None:
+        """Change a running container's limits.  ``resources`` is a linux.resources
+        object holding only what changes ({"memory": {"limit": 256 << 20}},
+        {"pids": {"limit": 100}}); it is merged into the limits already set, as
+        `oci-runtime update --resources` does.  A bad value raises ConfigError
+        naming the field (``linux.resources.memory.limit``)."""
+        from oci_runtime.lifecycle.update import update
+
+        update(self.root, container_id, resources)
+
     # ---------------------------------------------------------------- queries
 
     def state(self, container_id: str) -> State:
@@ -153,6 +192,24 @@ class Runtime:
         from oci_runtime.lifecycle.query import pids
 
         return pids(self.root, container_id)
+
+    def stats(self, container_id: str) -> dict:
+        """The container's statistics, as `oci-runtime events --stats` reports them
+        ("cpu", "memory", "pids", "blkio", "hugetlb", ...: runc's names and units)."""
+        from oci_runtime.lifecycle.events import stats
+
+        return stats(self.root, container_id)
+
+    def events(self, container_id: str, interval: float = 5.0) -> Iterator[Event]:
+        """Yield a "stats" Event every ``interval`` seconds and an "oom" Event whenever
+        the kernel OOM-kills a task in the container, until the container stops
+        (`oci-runtime events`).  Stop early by closing the generator (``break``)."""
+        from oci_runtime.lifecycle.events import watch
+
+        if not interval > 0:
+            raise OCIError(f"interval {interval!r}: duration interval must be greater than 0")
+        stream = watch(self.root, container_id, interval)  # raises now for a missing or stopped container
+        return (Event(kind, container_id, data) for kind, data in stream)
 
     def list(self) -> list:  # last: below it, "list" in this class would name the method
         """[State] of every container under the root."""

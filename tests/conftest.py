@@ -148,6 +148,15 @@ class Runtime:
     def state_dir(self, container_id):
         return os.path.join(self.root, container_id)
 
+    @property
+    def api(self):
+        """The Python API on this test's --root, for steps whose subject is not the
+        command line (start a container, read its pids, delete it mid-test).  It is
+        this checkout's library even under OCI_RUNTIME_UNDER_TEST."""
+        from oci_runtime.api import Runtime as Api
+
+        return Api(root=self.root)
+
     # -------------------------------------------------------------- teardown
     def cleanup(self):
         for container_id in self.ids:

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import RUNTIME, wait_for
 from oci_runtime.api import (ConfigError, ContainerExists, ContainerNotFound, ContainerNotRunning,
-                             ContainerStateError, OCIError, Runtime, State)
+                             ContainerStateError, Event, OCIError, Runtime, State)
 
 
 @pytest.fixture
@@ -135,3 +135,57 @@ def test_state_document_keys_match_the_cli(rt, api):
     cli = json.loads(subprocess.run([RUNTIME, "--root", rt.root, "state", container_id],
                                     capture_output=True, text=True, check=True).stdout)
     assert list(api.state(container_id).to_dict()) == list(cli)
+
+
+def test_update_changes_the_limits_the_container_sees(rt, api):
+    bundle = rt.bundle(args=("sleep", "60"), edit=lambda c: c["linux"]["resources"].update(
+        memory={"limit": 64 << 20}, pids={"limit": 20}))
+    container_id = rt.create(bundle)
+    api.start(container_id)
+    api.update(container_id, {"memory": {"limit": 128 << 20}, "pids": {"limit": 30}})
+    api.update(container_id, {"pids": {"limit": 40}})  # merged into the limits already set
+    out = subprocess.run([RUNTIME, "--root", rt.root, "exec", container_id, "cat",
+                          "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"],
+                         capture_output=True, text=True, timeout=30)
+    if os.path.isdir("/sys/fs/cgroup/memory"):  # v1 layout, as the container sees it through its cgroup ns
+        assert out.stdout.split() == [str(128 << 20), "40"], out.stderr
+    stats = api.stats(container_id)
+    assert stats["memory"]["usage"]["limit"] == 128 << 20 and stats["pids"]["limit"] == 40
+    with pytest.raises(ConfigError) as caught:
+        api.update(container_id, {"memory": {"limit": "64m"}})
+    assert caught.value.json_path == "linux.resources.memory.limit"
+    assert api.stats(container_id)["memory"]["usage"]["limit"] == 128 << 20  # nothing half-applied
+
+
+def test_events_stream_stats_and_an_oom_kill(rt, api):
+    hog = "sleep 0.5; x=$(head -c 200000000 /dev/zero | tr '\\0' a); sleep 60"
+    bundle = rt.bundle(args=("sh", "-c", f"({hog}) & sleep 60"),
+                       edit=lambda c: c["linux"]["resources"].update(memory={"limit": 32 << 20}))
+    container_id = rt.create(bundle)
+    api.start(container_id)
+    events = api.events(container_id, interval=0.1)
+    seen = []
+    for event in events:
+        assert event.id == container_id
+        seen.append(event.type)
+        if event.type == "stats":
+            assert event.to_dict()["data"]["memory"]["usage"]["limit"] == 32 << 20
+        if event.type == "oom" or len(seen) > 300:
+            break
+    events.close()
+    assert "stats" in seen and "oom" in seen, seen
+    assert Event("oom", container_id).to_dict() == {"type": "oom", "id": container_id}
+
+
+def test_events_of_a_missing_or_stopped_container_raise_at_once(rt, api):
+    with pytest.raises(ContainerNotFound):
+        api.events("no-such-container")
+    container_id = rt.create(rt.bundle(args=("true",)))
+    api.start(container_id)
+    wait_for(lambda: api.state(container_id).status == "stopped")
+    with pytest.raises(ContainerNotRunning):
+        api.events(container_id)
+    with pytest.raises(ContainerNotRunning):
+        api.stats(container_id)
+    with pytest.raises(OCIError, match="greater than 0"):
+        api.events(container_id, interval=0)

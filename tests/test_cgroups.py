@@ -34,7 +34,7 @@ def test_limits_are_written_and_visible_inside(rt):
     assert host_cgroup_file(rt, bundle, "memory", "memory.swappiness") == "10"
     assert host_cgroup_file(rt, bundle, "pids", "pids.max") == "50"
     assert host_cgroup_file(rt, bundle, "cpu", "cpu.cfs_quota_us") == "50000"
-    rt.cmd("delete", "--force", container_id, check=True)
+    rt.api.delete(container_id, force=True)
     bundle2 = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
                                      "/sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares"],
                         edit=resources(memory={"limit": 64 << 20}, pids={"limit": 50}, cpu={"shares": 512}))
@@ -119,8 +119,8 @@ def test_v2_limits_are_written_and_visible_inside(rt):
     assert read("pids.max") == "50"
     assert read("cpu.max") == "50000 100000"
     assert read("cpu.weight") == "39"  # runc's formula for 1024 shares
-    rt.cmd("start", container_id, check=True)
-    rt.cmd("delete", "--force", container_id, check=True)
+    rt.api.start(container_id)
+    rt.api.delete(container_id, force=True)
     bundle2 = rt.bundle(["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; "
                                      "cat /proc/self/cgroup"], edit=res)
     assert rt.run(bundle2).stdout.split() == [str(64 << 20), "50", "0::/"]

@@ -10,7 +10,7 @@ import pytest
 def container(rt):
     bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hostname="exec-box"))
     container_id = rt.create(bundle)
-    rt.cmd("start", container_id, check=True)
+    rt.api.start(container_id)
     return container_id
 
 
@@ -65,8 +65,7 @@ def test_exec_detach_and_pid_file(rt, container, tmp_path):
     rt.pids.add(pid)
     with open(f"/proc/{pid}/cmdline") as f:
         assert f.read().split("\0")[:2] == ["sleep", "30"]
-    ps = json.loads(rt.cmd("ps", "--format", "json", container, check=True).stdout)
-    assert pid in ps
+    assert pid in rt.api.pids(container)
 
 
 def test_exec_process_json(rt, container, tmp_path):

@@ -54,8 +54,8 @@ def test_hostname_and_sysctls_apply_in_joined_namespaces(rt):
     """Joined by path (runtime-tools linux_ns_path): hostname and namespaced sysctls are set
     in the joined namespaces, which the first container then sees too."""
     holder = rt.create(rt.bundle(["sleep", "30"]))
-    rt.cmd("start", holder, check=True)
-    pid = rt.state(holder)["pid"]
+    rt.api.start(holder)
+    pid = rt.api.state(holder).pid
     joined = {"uts": f"/proc/{pid}/ns/uts", "network": f"/proc/{pid}/ns/net", "ipc": f"/proc/{pid}/ns/ipc"}
     host_name = open("/proc/sys/kernel/hostname").read()
 
@@ -68,7 +68,7 @@ def test_hostname_and_sysctls_apply_in_joined_namespaces(rt):
     seen = rt.cmd("exec", holder, "sh", "-c", script, check=True).stdout.split()
     assert seen == ["joined-host", "1", "2345"]
     assert open("/proc/sys/kernel/hostname").read() == host_name
-    rt.cmd("delete", "--force", holder, check=True)
+    rt.api.delete(holder, force=True)
 
 
 @pytest.mark.parametrize("field, kind, proc_name, phrase", [

@@ -12,9 +12,14 @@ def stats(root, container_id):
 
 
 def watch(root, container_id, interval):
-    """Yield ("stats", data) every ``interval`` seconds and ("oom", None) whenever the
-    kernel OOM-kills a task in the container, until the container stops."""
-    st = _running(root, container_id)
+    """An iterator of ("stats", data) every ``interval`` seconds and ("oom", None)
+    whenever the kernel OOM-kills a task in the container, until the container
+    stops.  The container is looked up now (a missing or stopped one raises
+    here, not at the first ``next``)."""
+    return _stream(_running(root, container_id), interval)
+
+
+def _stream(st, interval):
     cgroup = st.cgroup()
     ooms = cgroup.oom_kills()
     next_stats = 0.0
