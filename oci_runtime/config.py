@@ -89,6 +89,16 @@ def absolute_path(value, path):
         _fail(path, "an absolute path", value)
 
 
+def device_access(value, path):
+    """A device rule's access: letters among r (read), w (write), m (mknod).  Other
+    letters are dropped as runc drops them ("rwa" is "rw", see
+    cgroups/devices.normalise_access); a non-empty value with none of the three
+    would allow nothing runc-side and is an error here."""
+    string(value, path)
+    if value and not set(value) & set("rwm"):
+        raise ConfigError(path, f"{json.dumps(value)} names none of r (read), w (write), m (mknod)")
+
+
 def env_entry(value, path):
     exec_string(value, path)
     if "=" not in value:
@@ -134,7 +144,7 @@ _ID_MAPPING = obj({"containerID": uint32, "hostID": uint32, "size": uint32},
 _HOOK = obj({"path": absolute_path, "args": array(exec_string), "env": array(env_entry),
              "timeout": integer(1, 2**31 - 1, "positive integer")}, ("path",))
 _DEVICE_RULE = obj({"allow": boolean, "type": enum("a", "c", "b"), "major": int64,
-                    "minor": int64, "access": string}, ("allow",))
+                    "minor": int64, "access": device_access}, ("allow",))
 _WEIGHT_DEVICE = obj({"major": int64, "minor": int64, "weight": uint16, "leafWeight": uint16},
                      ("major", "minor"))
 _THROTTLE_DEVICE = obj({"major": int64, "minor": int64, "rate": uint64}, ("major", "minor", "rate"))

@@ -90,6 +90,50 @@ def test_denied_device_cannot_be_opened(rt):
     assert "rc=0" in allowed, allowed
 
 
+@v1_only
+def test_kernel_tcp_limit_is_applied_on_v1(rt):
+    """runc 1.1 still writes memory.kmem.tcp.limit_in_bytes on cgroup v1 (the kernel
+    here accepts it); memory.kernel stays a warning, as runc ignores it."""
+    if not os.path.exists(os.path.join(CGROUP_ROOT, "memory", "memory.kmem.tcp.limit_in_bytes")):
+        pytest.skip("this kernel's memory controller has no kmem.tcp files")
+    bundle = rt.bundle(["cat", "/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"],
+                       edit=resources(memory={"limit": 64 << 20, "kernelTCP": 16 << 20}))
+    result = rt.run(bundle)
+    assert result.stdout.split() == [str(16 << 20)], result.stderr  # what the container saw
+    assert "kernelTCP" not in result.stderr
+
+
+def _device_rule_access(access):
+    return resources(devices=[{"allow": False, "access": "rwm"},
+                              {"allow": True, "type": "c", "major": 1, "minor": 11, "access": access}])
+
+
+@v1_only
+def test_device_access_strings_are_normalised_as_runc_does(rt):
+    """runc drops the letters it does not know and writes r, w, m in order; the
+    kernel refuses "c 1:11 rwa" with EINVAL.  What lands in devices.list is runc's."""
+    for access, listed in (("rwa", "c 1:11 rw"), ("mwr", "c 1:11 rwm"), ("wm", "c 1:11 wm")):
+        bundle = rt.bundle(["sleep", "30"], edit=_device_rule_access(access))
+        container_id = rt.create(bundle)
+        rules = host_cgroup_file(rt, bundle, "devices", "devices.list").splitlines()
+        assert listed in rules, (access, rules)
+        rt.api.delete(container_id, force=True)
+    script = "mknod /kmsg c 1 11 && dd if=/kmsg of=/dev/null bs=1 count=0 2>&1; echo rc=$?"
+    bundle = rt.bundle(["sh", "-c", script], edit=lambda c: (
+        _device_rule_access("ra")(c),
+        c["process"].update(capabilities={s: ["CAP_MKNOD", "CAP_SYSLOG", "CAP_DAC_OVERRIDE"]
+                                          for s in ("bounding", "effective", "permitted")})))
+    assert "rc=0" in rt.run(bundle).stdout  # read access: what the container saw
+
+
+def test_device_access_without_any_known_letter_is_a_config_error(rt):
+    bundle = rt.bundle(edit=_device_rule_access("a"))
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1
+    assert 'linux.resources.devices[1].access: "a" names none of r (read), w (write), m (mknod)' in result.stderr
+    assert "Traceback" not in result.stderr and not (os.path.isdir(rt.root) and os.listdir(rt.root))
+
+
 @pytest.mark.parametrize("res, phrase", [
     ({"network": {"classID": 42}}, "linux.resources.network.classID"),
     ({"cpu": {"cpus": "999"}}, "linux.resources.cpu.cpus"),

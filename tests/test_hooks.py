@@ -70,11 +70,12 @@ def test_every_hook_runs_at_its_point_and_in_its_namespace(rt, recorder):
         # create forked the init into a new pid namespace; its own children stay on the host
         assert record["pidns"] == host_pidns, kind
         assert record["state"]["id"] == container_id and record["state"]["pid"] == pid
-        assert record["state"]["status"] == "creating"
+        assert record["state"]["status"] == "created"  # crun's and runtime-tools' (runc 1.1: "creating")
         assert record["state"]["bundle"] == str(bundle)
         assert record["args"] == f"{out} {kind}"
         assert record["env"].split() == ["FOO=bar", "PWD=/"]  # only the hook's env (sh adds PWD)
     assert read_record(out / "createContainer")["mntns"] == container_mntns
+    assert read_record(out / "createContainer")["state"]["status"] == "creating"  # as runc
     assert not (bundle / "rootfs" / "startContainer").exists()
 
     rt.cmd("start", container_id, check=True)

@@ -27,6 +27,14 @@ DEFAULT_ALLOWED = (
 )
 
 
+def normalise_access(text):
+    """A rule's access as the v1 devices controller takes it: r, w, m in that
+    order, each once ("mwr" -> "rwm", "rwa" -> "rw": runc drops the letters it
+    does not know, and the kernel refuses a line holding one with EINVAL);
+    absent or empty is all three."""
+    return "".join(letter for letter in "rwm" if letter in text) if text else "rwm"
+
+
 def _number(value):
     return "*" if value is None or value == -1 else str(value)
 
@@ -35,7 +43,7 @@ def rule_line(rule):
     kind = rule.get("type") or "a"
     if kind == "a":
         return "a"
-    return f"{kind} {_number(rule.get('major'))}:{_number(rule.get('minor'))} {rule.get('access') or 'rwm'}"
+    return f"{kind} {_number(rule.get('major'))}:{_number(rule.get('minor'))} {normalise_access(rule.get('access'))}"
 
 
 def all_rules(config):

@@ -17,15 +17,20 @@ MAX = "max"
 
 
 class Setting:
-    __slots__ = ("path", "controller", "v1_file", "v1_value", "v2_file", "v2_value")
+    """One cgroup file to write.  ``where_supported``: a knob the runtime-spec
+    calls deprecated, applied where this host has its file and otherwise skipped
+    with a warning (as runc skips it), instead of the usual error."""
 
-    def __init__(self, path, controller, v1_file, v1_value, v2_file=None, v2_value=None):
+    __slots__ = ("path", "controller", "v1_file", "v1_value", "v2_file", "v2_value", "where_supported")
+
+    def __init__(self, path, controller, v1_file, v1_value, v2_file=None, v2_value=None, where_supported=False):
         self.path = path
         self.controller = controller
         self.v1_file = v1_file
         self.v1_value = v1_value
         self.v2_file = v2_file
         self.v2_value = v2_value
+        self.where_supported = where_supported
 
 
 # ------------------------------------------------------------------ conversions
@@ -60,12 +65,15 @@ def _device(entry):
 
 def _memory(memory):
     rows = []
-    for deprecated in ("kernel", "kernelTCP"):
-        if memory.get(deprecated) is not None:
-            from oci_runtime import log
+    if memory.get("kernel") is not None:
+        from oci_runtime import log
 
-            log.warn(f"linux.resources.memory.{deprecated} is deprecated in the runtime-spec "
-                     "and not applied (the kernel no longer limits it separately)")
+        log.warn("linux.resources.memory.kernel is deprecated in the runtime-spec and not applied "
+                 "(the kernel no longer limits it separately)")
+    if memory.get("kernelTCP") is not None:
+        # runc 1.1 still writes it on cgroup v1; v2 has no such knob.
+        rows.append(Setting("linux.resources.memory.kernelTCP", "memory", "memory.kmem.tcp.limit_in_bytes",
+                            _v1_limit(memory["kernelTCP"]), where_supported=True))
     limit = memory.get("limit")
     if limit is not None:
         rows.append(Setting("linux.resources.memory.limit", "memory", "memory.limit_in_bytes",
@@ -214,6 +222,7 @@ def apply(cgroup, resources, deferred=False, swap_first=False):
             if (row.controller in DEFERRED_CONTROLLERS) == deferred]
     if swap_first:
         rows.sort(key=lambda row: row.path != "linux.resources.memory.swap")
+    rows = [row for row in rows if not row.where_supported or _supported_here(cgroup, row)]
     targets = [(row, _target(cgroup, row)) for row in rows]
     needed = {row.controller for row, _ in targets}
     if needed:
@@ -224,6 +233,18 @@ def apply(cgroup, resources, deferred=False, swap_first=False):
                            f"cgroups: {exc.strerror}") from None
     for row, (directory, name, value) in targets:
         _write(directory, name, value, row.path)
+
+
+def _supported_here(cgroup, setting):
+    directory, version = cgroup.writable(setting.controller)
+    name = setting.v1_file if version == 1 else setting.v2_file if version == 2 else None
+    if name and os.path.exists(os.path.join(directory, name)):
+        return True
+    from oci_runtime import log
+
+    log.warn(f"{setting.path} is deprecated in the runtime-spec and this host's cgroups have no "
+             f"{setting.v1_file if version != 2 else setting.v2_file or 'file for it'}: not applied")
+    return False
 
 
 def _write(directory, name, value, json_path):

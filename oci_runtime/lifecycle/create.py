@@ -359,12 +359,18 @@ def _set_oom_score_adj(pid, process):
 
 def _run_create_runtime_hooks(fd, st):
     """The init stopped before pivot_root: run prestart and createRuntime hooks here,
-    in the runtime's namespaces, then hand the init the state its own hooks need."""
+    in the runtime's namespaces, then hand the init the state its own hooks need.
+
+    prestart and createRuntime hooks are told "created" (as crun does, and as the
+    runtime-tools suite's hooks_stdin expects of prestart); runc 1.1 says
+    "creating".  createContainer hooks get "creating", as under runc
+    (docs/spec-coverage.md)."""
     from oci_runtime import hooks
 
     state_doc = hooks.hook_state(st, "creating")
-    hooks.run(st.private["hooks"], "prestart", state_doc)
-    hooks.run(st.private["hooks"], "createRuntime", state_doc)
+    host_side = dict(state_doc, status="created")
+    hooks.run(st.private["hooks"], "prestart", host_side)
+    hooks.run(st.private["hooks"], "createRuntime", host_side)
     send(fd, "continue", state=state_doc)
 
 
