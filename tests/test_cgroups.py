@@ -91,6 +91,28 @@ def test_denied_device_cannot_be_opened(rt):
 
 
 @v1_only
+def test_an_empty_cpuset_in_a_pre_created_parent_is_filled_as_runc_does(rt):
+    """An engine's pod cgroup made with empty cpuset.cpus/mems (kubelet's, on v1):
+    runc fills every level from its parent; joining would otherwise fail with ENOSPC."""
+    top = os.path.join(CGROUP_ROOT, "cpuset", rt.cgroup_parent)
+    pod = os.path.join(top, "pod")
+    os.makedirs(pod)
+    try:
+        assert open(os.path.join(pod, "cpuset.cpus")).read().strip() == ""
+        bundle = rt.bundle(["cat", "/sys/fs/cgroup/cpuset/cpuset.cpus", "/sys/fs/cgroup/cpuset/cpuset.mems"],
+                           edit=lambda c: c["linux"].update(cgroupsPath=f"/{rt.cgroup_parent}/pod/box"))
+        seen = rt.run(bundle).stdout.split()
+        root = [open(os.path.join(CGROUP_ROOT, "cpuset", name)).read().strip()
+                for name in ("cpuset.cpus", "cpuset.mems")]
+        assert seen == root  # what the container saw
+        assert open(os.path.join(pod, "cpuset.cpus")).read().strip() == root[0]  # the host kept runc's fill
+    finally:
+        for directory in (pod, top):
+            if os.path.isdir(directory):
+                os.rmdir(directory)
+
+
+@v1_only
 def test_kernel_tcp_limit_is_applied_on_v1(rt):
     """runc 1.1 still writes memory.kmem.tcp.limit_in_bytes on cgroup v1 (the kernel
     here accepts it); memory.kernel stays a warning, as runc ignores it."""

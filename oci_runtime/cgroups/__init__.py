@@ -218,10 +218,6 @@ class Cgroup:
             except FileExistsError:
                 continue
             created.append(path)
-            self._made(key, path)
-
-    def _made(self, key, path):
-        """Called for each directory create() made (v1 cpuset needs filling in)."""
 
     def check_joinable(self):
         """An existing cgroup may be joined only if it is empty and not frozen (the spec
@@ -236,8 +232,13 @@ class Cgroup:
     def enter(self, pid):
         """Move ``pid`` (in the writer's pid namespace) into every directory."""
         for directory in self.paths.values():
-            with open(os.path.join(directory, "cgroup.procs"), "w") as f:
-                f.write(str(pid))
+            try:
+                with open(os.path.join(directory, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError as exc:
+                hint = (" (a v1 cpuset cgroup with empty cpuset.cpus or cpuset.mems takes no tasks)"
+                        if exc.errno == errno.ENOSPC else "")
+                raise OCIError(f"joining cgroup {directory}: {exc.strerror}{hint}") from None
 
     def pids(self):
         """Pids in the container's cgroup (from one hierarchy: all hold the same tasks)."""

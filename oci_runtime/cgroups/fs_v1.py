@@ -50,9 +50,12 @@ class Driver(Cgroup):
 
             enable_controllers(v2, wanted)
 
-    def _made(self, key, path):
-        if "cpuset" in key.split(","):
-            _copy_cpuset_from_parent(path)
+    def create(self):
+        created = super().create()
+        directory = self._with("cpuset")
+        if directory:
+            _fill_cpusets_down_to(directory)
+        return created
 
     def _pid_sources(self):
         return [directory for _, directory in self._v1()] + [self.paths[V2_KEY]] * (V2_KEY in self.paths)
@@ -114,8 +117,21 @@ class Driver(Cgroup):
         return "v1", views
 
 
+def _fill_cpusets_down_to(directory):
+    """A v1 cpuset cgroup starts with empty cpus and mems and refuses tasks (ENOSPC)
+    until they are set; so does every cgroup below it.  Fill each level from the
+    hierarchy's root down to ``directory`` where it is empty, the ones this create
+    made and the ones it found (a pod cgroup an engine made and left empty), as
+    runc does."""
+    chain = []
+    while os.path.exists(os.path.join(os.path.dirname(directory), "cpuset.cpus")):
+        chain.append(directory)
+        directory = os.path.dirname(directory)
+    for level in reversed(chain):
+        _copy_cpuset_from_parent(level)
+
+
 def _copy_cpuset_from_parent(directory):
-    """A new v1 cpuset cgroup starts empty and refuses tasks until cpus/mems are set."""
     for name in ("cpuset.cpus", "cpuset.mems"):
         own = os.path.join(directory, name)
         with open(own) as f:
