@@ -46,7 +46,11 @@ def check(config):
         if process.get(field):
             _check_lsm(field)
     if linux.get("mountLabel") and not lsm_enabled("selinuxLabel"):
-        raise ConfigError("linux.mountLabel", "SELinux is not enabled on this host")
+        # Ignored, as crun and runc do (runtime-tools linux_mount_label): a label is
+        # about files' contexts, and a host without SELinux has none to give.
+        from oci_runtime import log
+
+        log.debug(f"linux.mountLabel {linux['mountLabel']!r} ignored: SELinux is not enabled on this host")
 
 
 def lsm_enabled(field):

@@ -1,4 +1,5 @@
 """sysctl, devices, personality, scheduler, I/O priority, time namespace, loopback."""
+import json
 import os
 
 import pytest
@@ -169,10 +170,17 @@ def test_bad_scheduler_policy(rt):
     create_fails(rt, rt.bundle(scheduler={"policy": "SCHED_BOGUS"}), "process.scheduler.policy")
 
 
-def test_mount_label_without_selinux_is_an_error(rt):
+def test_mount_label_without_selinux_is_ignored_with_a_debug_line(rt, tmp_path):
+    """As crun and runc (runtime-tools linux_mount_label): the container runs."""
     from oci_runtime.process_attributes import lsm_enabled
 
     if lsm_enabled("selinuxLabel"):
         pytest.skip("this host has SELinux")
-    create_fails(rt, rt.bundle(edit=lambda c: c["linux"].update(mountLabel="system_u:object_r:x:s0")),
-                 "linux.mountLabel", "SELinux is not enabled")
+    bundle = rt.bundle(["echo", "ran"], edit=lambda c: c["linux"].update(mountLabel="system_u:object_r:x:s0"))
+    log = tmp_path / "log.json"
+    result = rt.cmd("run", "-b", str(bundle), rt.new_id(), global_args=("--debug", "--log", str(log),
+                                                                         "--log-format", "json"))
+    assert result.returncode == 0 and result.stdout == "ran\n", result.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(line["level"] == "debug" and "linux.mountLabel" in line["msg"] and "ignored" in line["msg"]
+               for line in lines), lines
