@@ -11,6 +11,9 @@ void seccomp_release(scmp_filter_ctx ctx);
 uint32_t seccomp_arch_resolve_name(const char *arch_name);
 int seccomp_arch_add(scmp_filter_ctx ctx, uint32_t arch_token);
 int seccomp_syscall_resolve_name(const char *name);
+int seccomp_syscall_resolve_name_arch(uint32_t arch_token, const char *name);
+char *seccomp_syscall_resolve_num_arch(uint32_t arch_token, int num);
+uint32_t seccomp_arch_native(void);
 int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned int arg_cnt,
                            const struct scmp_arg_cmp *arg_array);
 int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);

@@ -17,7 +17,14 @@ process that is still there); the C init passes the fd to create (or exec)
 over the sync socket (SCM_RIGHTS), which sends it with the container process
 state to ``listenerPath`` (runtime.md "containerProcessState") and lets the
 init go on.  The init's own sendmsg hands the fd over, so NOTIFY on sendmsg
-would deadlock and is refused, as is NOTIFY as the default action.
+would deadlock and is refused, as is NOTIFY as the default action; so is
+NOTIFY on write, which runc refuses too (its init writes before the hand-over).
+
+Syscalls newer than the profile (ENOSYS stub, runc's patchbpf): when the
+default action denies, a syscall whose number is above every syscall the
+profile names (on that architecture) fails with ENOSYS instead of the default
+action's error.  A profile written before clone3 or faccessat2 existed then
+makes glibc fall back to the older call it knows, instead of failing with EPERM.
 """
 import errno
 import os
@@ -37,7 +44,12 @@ FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
          "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32}
 NEW_LISTENER = 8  # SECCOMP_FILTER_FLAG_NEW_LISTENER: set by us when a rule notifies
 # Syscalls the C init makes between loading a notify filter and handing its fd over.
-NOT_NOTIFIABLE = ("sendmsg",)
+NOT_NOTIFIABLE = ("sendmsg", "write")
+# Default actions after which a newer syscall is let through or merely reported:
+# no ENOSYS stub (runc: a tracer handles -ENOSYS itself).
+_ALLOWING = ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE")
+_X32_SYSCALL_BIT = 0x40000000
+_AUDIT_ARCH_X86_64 = 0xC000003E
 
 
 def check(seccomp):
@@ -134,6 +146,8 @@ def compile_profile(seccomp):
         if rc < 0:
             os.close(fd)
             raise OCIError(f"linux.seccomp: exporting the filter: {os.strerror(-rc)}")
+        if seccomp["defaultAction"] not in _ALLOWING:
+            _prepend(fd, _enosys_stub(_newest_named(lib, ffi, seccomp)))
         os.lseek(fd, 0, os.SEEK_SET)
     finally:
         lib.seccomp_release(ctx)
@@ -143,6 +157,61 @@ def compile_profile(seccomp):
     if flags & FLAGS["SECCOMP_FILTER_FLAG_TSYNC"] and flags & NEW_LISTENER:
         flags |= 16  # SECCOMP_FILTER_FLAG_TSYNC_ESRCH: the kernel refuses TSYNC|NEW_LISTENER alone
     return fd, flags
+
+
+def _newest_named(lib, ffi, seccomp):
+    """{audit arch: the highest syscall number the profile names on it}, for the
+    native architecture and the listed ones (x32 has no audit arch of its own:
+    its calls are x86_64's with the x32 bit, left to libseccomp's program)."""
+    tokens = {lib.seccomp_arch_native()}
+    for arch in seccomp.get("architectures") or ():
+        tokens.add(lib.seccomp_arch_resolve_name(arch.lower().replace("scmp_arch_", "").encode()))
+    names = {name.encode() for rule in seccomp.get("syscalls") or () for name in rule["names"]}
+    newest = {}
+    for token in tokens:
+        if token == 0 or token & 0xFFFF == 0x3E and token != _AUDIT_ARCH_X86_64:  # unknown, x32
+            continue
+        numbers = [lib.seccomp_syscall_resolve_name_arch(token, name) for name in names]
+        newest[token] = max([n for n in numbers if n >= 0], default=-1)
+    return newest
+
+
+def _enosys_stub(newest):
+    """Classic BPF run before libseccomp's program: on each architecture, a call
+    numbered above ``newest[arch]`` returns ENOSYS; everything else falls through."""
+    ld_abs, jeq, jgt, jge, ja, ret = 0x20, 0x15, 0x25, 0x35, 0x05, 0x06
+    blocks = []
+    for arch, highest in sorted(newest.items()):
+        block = [(ld_abs, 0, 0, 0)]  # seccomp_data.nr
+        if arch == _AUDIT_ARCH_X86_64:
+            block.append((jge, "end", 0, _X32_SYSCALL_BIT))
+        block.append((jgt, "enosys", "end", highest))
+        blocks.append((arch, block))
+    program = [(ld_abs, 0, 0, 4)]  # seccomp_data.arch
+    for arch, block in blocks:
+        program.append((jeq, 0, len(block), arch))
+        program += block
+    program.append((ja, 0, 0, 1))  # no architecture matched: over the return, into libseccomp's program
+    program.append((ret, 0, 0, ACTIONS["SCMP_ACT_ERRNO"] | errno.ENOSYS))
+    labels = {"enosys": len(program) - 1, "end": len(program)}
+    code = b""
+    for i, (op, jt, jf, k) in enumerate(program):
+        # a jump is relative to the next instruction; labels name absolute places
+        jt, jf = (labels[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf))
+        code += op.to_bytes(2, "little") + bytes((jt, jf)) + k.to_bytes(4, "little")
+    return code
+
+
+def _prepend(fd, stub):
+    os.lseek(fd, 0, os.SEEK_SET)
+    program = b""
+    while chunk := os.read(fd, 65536):
+        program += chunk
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    data = stub + program
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def send_to_listener(seccomp, listener_fd, pid, state_doc):

@@ -112,3 +112,53 @@ def test_every_argument_operator(rt, op, values, allowed):
     out = rt.run(rt.bundle(["sh", "-c", script], edit=lambda c: c["linux"].update(seccomp=seccomp))).stdout
     seen = dict(line.split("=") for line in out.split())
     assert seen == {mode: "ok" if ok else "no" for mode, ok in allowed.items()}
+
+
+PROBE = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+/* errno of clone3(NULL, 0) (435, newer than the profile) and of getpriority (140,
+ * named by no rule, older than the profile's newest): 0 if the call got through. */
+int main(void)
+{
+    long r = syscall(435, NULL, 0);
+    int newer = r < 0 ? errno : 0;
+    r = syscall(140, 0, 0);
+    printf("%d %d\n", newer, r < 0 ? errno : 0);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_syscalls_newer_than_the_profile_get_enosys(rt, tmp_path, nnp):
+    """runc's stub: with a denying default, a syscall numbered above every one the
+    profile names fails with ENOSYS (glibc then falls back, e.g. from clone3 to
+    clone) instead of the default's EPERM; older unnamed ones still get EPERM."""
+    import shutil
+    import subprocess
+
+    from oci_runtime._shim import ffi, lib
+
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is needed to build the probe")
+    source = tmp_path / "probe.c"
+    source.write_text(PROBE)
+    bundle = rt.bundle(["/probe"], noNewPrivileges=nnp)
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(bundle / "rootfs" / "probe"), str(source)], check=True)
+    native = lib.seccomp_arch_native()
+    allowed = []
+    for number in range(0, 335):  # up to rseq: everything the waiter, busybox and the probe need
+        name = lib.seccomp_syscall_resolve_num_arch(native, number)
+        if name != ffi.NULL:
+            text = ffi.string(name).decode()
+            if text != "getpriority":
+                allowed.append(text)
+    seccomp = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+               "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]}
+    config = rt.read_config(bundle)
+    config["linux"]["seccomp"] = seccomp
+    rt.write_config(bundle, config)
+    assert rt.run(bundle).stdout.split() == ["38", "1"]  # ENOSYS, EPERM: what the container saw

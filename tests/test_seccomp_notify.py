@@ -139,6 +139,8 @@ def test_an_absent_listener_fails_create_and_leaves_nothing(rt, tmp_path):
     (profile(default="SCMP_ACT_NOTIFY", listenerPath="/x"), "linux.seccomp.defaultAction"),
     (profile(listenerPath="/x", syscalls=[{"names": ["sendmsg"], "action": "SCMP_ACT_NOTIFY"}]),
      "linux.seccomp.syscalls[0].names"),
+    (profile(listenerPath="/x", syscalls=[{"names": ["mkdir", "write"], "action": "SCMP_ACT_NOTIFY"}]),
+     "linux.seccomp.syscalls[0].names"),  # refused by runc too
     (profile(flags=["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]), "linux.seccomp.flags"),
 ])
 def test_notify_configs_that_cannot_work_are_refused(seccomp, field):
