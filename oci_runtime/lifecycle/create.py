@@ -58,12 +58,26 @@ class CreateOptions:
 
 # ------------------------------------------------------------------ checks
 
-def check_host_side(config, bundle, opts):
-    """Checks that need the host but create nothing.  Returns the rootfs path and namespace plan."""
-    root_path = config["root"]["path"]
-    rootfs_dir = os.path.normpath(os.path.join(bundle, root_path))
+def rootfs_directory(root_path, bundle):
+    """root.path as a directory of the host, refused (as runc) when it is a symlink
+    or passes through one: a relative root.path is joined to the bundle's real
+    path, and the result must be its own real path.  A rootfs reached through a
+    symlink could be re-pointed between this check and the mounts, and the
+    state's "rootfs" would not name what the container got."""
+    base = root_path if os.path.isabs(root_path) else os.path.join(os.path.realpath(bundle), root_path)
+    rootfs_dir = os.path.normpath(base)
     if not os.path.isdir(rootfs_dir):
         raise ConfigError("root.path", f"rootfs {rootfs_dir} does not exist or is not a directory")
+    real = os.path.realpath(rootfs_dir)
+    if real != rootfs_dir:
+        raise ConfigError("root.path", f"invalid rootfs: not an absolute path, or a symlink: {root_path!r} "
+                          f"leads to {real} through a symlink (set root.path to {real})")
+    return rootfs_dir
+
+
+def check_host_side(config, bundle, opts):
+    """Checks that need the host but create nothing.  Returns the rootfs path and namespace plan."""
+    rootfs_dir = rootfs_directory(config["root"]["path"], bundle)
     new_flags, joins, types = namespaces.plan(config)
     for field in ("hostname", "domainname"):  # a new UTS namespace or a joined one, never the host's
         if config.get(field) and not namespaces.private("uts", new_flags, joins):

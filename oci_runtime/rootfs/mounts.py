@@ -200,6 +200,8 @@ def mount_entry(root, entry, cgroup, cgroupns):
     fstype = entry.get("type") or ""
     source = entry.get("source") or fstype or "none"
     opts = MountOptions(entry.get("options"))
+    if destination == "/dev":
+        opts.flags &= ~shim.MS_RDONLY  # made read-only once /dev is set up (dev_read_only)
     flags = opts.flags
     is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
     what = f'mounting "{source}" to "{entry["destination"]}" (type {fstype or ("bind" if is_bind else "none")})'
@@ -241,6 +243,14 @@ def mount_entry(root, entry, cgroup, cgroupns):
             os.close(handle)
     finally:
         os.close(target)
+
+
+def dev_read_only(mounts):
+    """Whether a mount at /dev asked for "ro": mount_entry leaves it writable so
+    that /dev/pts, /dev/shm, the links and the device nodes can be made in it,
+    and assemble.finish makes it read-only afterwards (runc's finalizeRootfs)."""
+    return any(lexical(m["destination"]) == "/dev" and MountOptions(m.get("options")).flags & shim.MS_RDONLY
+               for m in mounts)
 
 
 def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup, cgroupns, what):
