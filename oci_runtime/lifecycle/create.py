@@ -159,6 +159,8 @@ class Spawn:
             from oci_runtime.rootfs import console  # noqa: F401
         if self.config["hooks"]:
             from oci_runtime import hooks  # noqa: F401
+        if self.new_flags & namespaces.FLAGS["user"]:
+            from oci_runtime.process import mount_sources  # noqa: F401
         if self.config["linux"]["sysctl"] or self.decided.lsm:
             from oci_runtime import procfs  # noqa: F401
 
@@ -312,6 +314,7 @@ class _AwaitInit(AwaitReady):
         super().__init__(reader, child_pid)
         self.spawn, self.made, self.child_is_init = spawn, made, child_is_init
         self.hooks_requested = False
+        self.source_requests = []
 
     def died(self):
         return _died_message(self.made["pid"] or self.child_pid, self.spawn.cgroup)
@@ -322,6 +325,11 @@ class _AwaitInit(AwaitReady):
 
     def on_hooks(self, message):
         self.hooks_requested = True
+
+    def on_mountsource(self, message):
+        """The init (user namespace) cannot reach a bind source: open it for it
+        (process/mount_sources.py), once the init's pid is known."""
+        self.source_requests.append(str(message.get("path", "")))
 
     def on_pid(self, message):
         faults.point("create:after-fork")
@@ -354,6 +362,10 @@ class _AwaitInit(AwaitReady):
                               hooks.hook_state(self.spawn.st, "creating"))
 
     def after_message(self):
+        while self.source_requests and self.pid:
+            from oci_runtime.process import mount_sources
+
+            mount_sources.serve(self.reader.fd, self.pid, self.source_requests.pop(0), self.spawn.rootfs_dir)
         if self.hooks_requested and self.pid:
             self.hooks_requested = False
             _run_create_runtime_hooks(self.reader.fd, self.spawn.st)

@@ -32,9 +32,10 @@ from oci_runtime.rootfs.mount_options import PROPAGATION_FLAGS
 from oci_runtime.rootfs.mounts import attach, clone, new_filesystem, set_attributes
 
 
-def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
+def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None, open_source=None):
     """Everything up to and including the switch into the rootfs; ``before_pivot``
-    runs once mounts and /dev exist (the createRuntime/createContainer hook point)."""
+    runs once mounts and /dev exist (the createRuntime/createContainer hook point);
+    ``open_source`` opens a bind source the init cannot reach (a user namespace)."""
     linux = config["linux"]
     propagation = linux.get("rootfsPropagation") or "rslave"
     # Slave first, whatever was asked: host mounts keep propagating in, and
@@ -42,7 +43,7 @@ def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
     shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
     with mounts.bind_rootfs(rootfs_dir) as root:
         for entry in config["mounts"]:
-            mounts.mount_entry(root, entry, cgroup, cgroupns)
+            mounts.mount_entry(root, entry, cgroup, cgroupns, open_source)
         dev.setup_dev(root)
         dev.create_devices(root, linux["devices"])
         if before_pivot is not None:
