@@ -58,12 +58,26 @@ class CreateOptions:
 
 # ------------------------------------------------------------------ checks
 
-def check_host_side(config, bundle, opts):
-    """Checks that need the host but create nothing.  Returns the rootfs path and namespace plan."""
-    root_path = config["root"]["path"]
-    rootfs_dir = os.path.normpath(os.path.join(bundle, root_path))
+def rootfs_directory(root_path, bundle):
+    """root.path as a directory of the host, refused (as runc) when it is a symlink
+    or passes through one: a relative root.path is joined to the bundle's real
+    path, and the result must be its own real path.  A rootfs reached through a
+    symlink could be re-pointed between this check and the mounts, and the
+    state's "rootfs" would not name what the container got."""
+    base = root_path if os.path.isabs(root_path) else os.path.join(os.path.realpath(bundle), root_path)
+    rootfs_dir = os.path.normpath(base)
     if not os.path.isdir(rootfs_dir):
         raise ConfigError("root.path", f"rootfs {rootfs_dir} does not exist or is not a directory")
+    real = os.path.realpath(rootfs_dir)
+    if real != rootfs_dir:
+        raise ConfigError("root.path", f"invalid rootfs: not an absolute path, or a symlink: {root_path!r} "
+                          f"leads to {real} through a symlink (set root.path to {real})")
+    return rootfs_dir
+
+
+def check_host_side(config, bundle, opts):
+    """Checks that need the host but create nothing.  Returns the rootfs path and namespace plan."""
+    rootfs_dir = rootfs_directory(config["root"]["path"], bundle)
     new_flags, joins, types = namespaces.plan(config)
     for field in ("hostname", "domainname"):  # a new UTS namespace or a joined one, never the host's
         if config.get(field) and not namespaces.private("uts", new_flags, joins):
@@ -145,6 +159,8 @@ class Spawn:
             from oci_runtime.rootfs import console  # noqa: F401
         if self.config["hooks"]:
             from oci_runtime import hooks  # noqa: F401
+        if self.new_flags & namespaces.FLAGS["user"]:
+            from oci_runtime.process import mount_sources  # noqa: F401
         if self.config["linux"]["sysctl"] or self.decided.lsm:
             from oci_runtime import procfs  # noqa: F401
 
@@ -298,6 +314,7 @@ class _AwaitInit(AwaitReady):
         super().__init__(reader, child_pid)
         self.spawn, self.made, self.child_is_init = spawn, made, child_is_init
         self.hooks_requested = False
+        self.source_requests = []
 
     def died(self):
         return _died_message(self.made["pid"] or self.child_pid, self.spawn.cgroup)
@@ -308,6 +325,11 @@ class _AwaitInit(AwaitReady):
 
     def on_hooks(self, message):
         self.hooks_requested = True
+
+    def on_mountsource(self, message):
+        """The init (user namespace) cannot reach a bind source: open it for it
+        (process/mount_sources.py), once the init's pid is known."""
+        self.source_requests.append(str(message.get("path", "")))
 
     def on_pid(self, message):
         faults.point("create:after-fork")
@@ -340,6 +362,10 @@ class _AwaitInit(AwaitReady):
                               hooks.hook_state(self.spawn.st, "creating"))
 
     def after_message(self):
+        while self.source_requests and self.pid:
+            from oci_runtime.process import mount_sources
+
+            mount_sources.serve(self.reader.fd, self.pid, self.source_requests.pop(0), self.spawn.rootfs_dir)
         if self.hooks_requested and self.pid:
             self.hooks_requested = False
             _run_create_runtime_hooks(self.reader.fd, self.spawn.st)

@@ -125,8 +125,13 @@ def _init(fd, spawn):
         proc_handle = procfs.open_handle()
     from oci_runtime.rootfs import assemble, inroot  # loaded by Spawn.load_modules
 
+    open_source = None
+    if spawn.new_flags & namespaces.FLAGS["user"]:
+        from oci_runtime.process import mount_sources  # loaded by Spawn.load_modules
+
+        open_source = mount_sources.requester(fd)
     assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup,
-                     bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot)
+                     bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot, open_source)
     faults.point("create:after-pivot")
     if config.get("hostname"):
         shim.sethostname(config["hostname"])

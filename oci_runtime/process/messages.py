@@ -10,6 +10,11 @@ Each message is one JSON object on one line with a "type":
   {"type": "seccomp", "msg": ""}  the C init loaded a notify filter; its listener
                                   fd rides along (SCM_RIGHTS); the init waits
                                   for one byte back before it goes on
+  {"type": "mountsource", "path": "..."}
+                                  a user-namespaced init cannot reach a bind source:
+                                  create answers with the same type, the source's
+                                  O_PATH fd riding along, or an "error" field
+                                  (mount_sources.py)
 The C waiter (cffi_build/init.c) writes the same format, so a failure at any
 stage reaches the user as the child's own error, never as "EOF".
 """

@@ -9,7 +9,8 @@ with it.  Order (as runc):
               (mounts.py); create /dev nodes and links (dev.py);
               run the createContainer hook point; pivot_root, or with
               --no-pivot hide the host's procfs/sysfs and chroot
-  finish()    after the switch: masked paths, read-only paths, read-only root
+  finish()    after the switch: a /dev mounted "ro" made read-only, masked
+              paths, read-only paths, read-only root
 
 One path regime (inroot.py): every path under the rootfs is reached through
 a descriptor of the root with openat2(RESOLVE_IN_ROOT), and every mount is

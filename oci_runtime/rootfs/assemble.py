@@ -13,7 +13,8 @@ procfs and sysfs mount outside the rootfs is unmounted (or, where that is
 refused, as for a user namespace's locked mounts, covered with a tmpfs), as
 runc does (issue 16, finding 8).
 
-After the switch: masked paths, read-only paths, a read-only root.  /proc is
+After the switch: a read-only /dev (mounted writable, so that its nodes and
+links could be made), masked paths, read-only paths, a read-only root.  /proc is
 the container's by then (a procfs, mounts.py); still nothing goes through a
 path the container could have redirected: each target is opened through the
 Root with its last name not followed, and each mount is a detached one (a
@@ -31,9 +32,10 @@ from oci_runtime.rootfs.mount_options import PROPAGATION_FLAGS
 from oci_runtime.rootfs.mounts import attach, clone, new_filesystem, set_attributes
 
 
-def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
+def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None, open_source=None):
     """Everything up to and including the switch into the rootfs; ``before_pivot``
-    runs once mounts and /dev exist (the createRuntime/createContainer hook point)."""
+    runs once mounts and /dev exist (the createRuntime/createContainer hook point);
+    ``open_source`` opens a bind source the init cannot reach (a user namespace)."""
     linux = config["linux"]
     propagation = linux.get("rootfsPropagation") or "rslave"
     # Slave first, whatever was asked: host mounts keep propagating in, and
@@ -41,7 +43,7 @@ def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None):
     shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
     with mounts.bind_rootfs(rootfs_dir) as root:
         for entry in config["mounts"]:
-            mounts.mount_entry(root, entry, cgroup, cgroupns)
+            mounts.mount_entry(root, entry, cgroup, cgroupns, open_source)
         dev.setup_dev(root)
         dev.create_devices(root, linux["devices"])
         if before_pivot is not None:
@@ -58,6 +60,8 @@ def finish(config, root):
     """After the switch (``root`` is a Root on the new "/"): masked and read-only
     paths, then a read-only root."""
     linux = config["linux"]
+    if mounts.dev_read_only(config["mounts"]):
+        readonly_dev(root)
     mask_paths(root, linux["maskedPaths"])
     readonly_paths(root, linux["readonlyPaths"])
     if config["root"].get("readonly"):
@@ -179,6 +183,18 @@ def readonly_paths(root, paths):
                 os.close(tree)
         finally:
             os.close(target)
+
+
+def readonly_dev(root):
+    """A /dev mounted "ro", made read-only now that its nodes, links and the console exist."""
+    try:
+        dev = root.open("/dev", os.O_PATH | os.O_DIRECTORY)
+    except OSError as exc:
+        raise MountError(f"making /dev read-only: opening it in the container: {exc.strerror}") from None
+    try:
+        set_attributes(dev, shim.MOUNT_ATTR_RDONLY, 0, "making /dev read-only")
+    finally:
+        os.close(dev)
 
 
 def readonly_root(root):

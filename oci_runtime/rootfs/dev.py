@@ -10,7 +10,7 @@ the same path is bind-mounted instead, descriptor to descriptor.
 import os
 import stat
 
-from oci_runtime.rootfs.inroot import clear_name
+from oci_runtime.rootfs.inroot import clear_name, lexical
 from oci_runtime.rootfs.mounts import MountError, attach, clone
 
 DEFAULT_DEVICES = (  # name, major, minor
@@ -21,6 +21,7 @@ DEV_LINKS = (
     ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"),
 )
+PTMX = "/dev/ptmx"
 DEVICE_TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
 
 
@@ -51,10 +52,17 @@ def _link(dev, name, target):
 
 def create_devices(root, devices):
     """linux.devices: nodes made with mknod (or, where that is not allowed, as in
-    a user namespace, the host's node of the same path bind-mounted)."""
+    a user namespace, the host's node of the same path bind-mounted).
+
+    /dev/ptmx is skipped (podman and Docker list it): /dev/ptmx stays the
+    link to pts/ptmx, so a pty opened in the container is one of the
+    container's own devpts instance, as runc does (a 5:2 node would open the
+    host's initial devpts instead, and mknod through the link fails)."""
     old_umask = os.umask(0)
     try:
         for device in devices:
+            if lexical(device["path"]) == PTMX:
+                continue  # the "ptmx" link to the devpts instance's own (setup_dev), as runc
             mode = DEVICE_TYPES[device["type"]] | (device.get("fileMode", 0o666) & 0o7777)
             try:
                 _check_existing(root, device, mode)

@@ -8,6 +8,8 @@ turned into the two places that API keeps them: per-mount attributes
 (MOUNT_ATTR_*, for fsmount and mount_setattr) and superblock flags (fsconfig
 flag keys).
 """
+import os
+
 from oci_runtime import shim
 
 # option -> (set flags, clear flags)
@@ -116,3 +118,24 @@ def changed_attributes(flags):
     for _flag, attr in _PER_MOUNT:
         attr_clr |= attr
     return mount_attributes(flags), attr_clr
+
+
+# statvfs f_flag bit -> the mount(2) flag it reports (the per-mount ones a user
+# namespace cannot clear, and the atime mode).
+_STATVFS_FLAGS = (
+    (os.ST_RDONLY, shim.MS_RDONLY), (os.ST_NOSUID, shim.MS_NOSUID), (os.ST_NODEV, shim.MS_NODEV),
+    (os.ST_NOEXEC, shim.MS_NOEXEC), (os.ST_NOATIME, shim.MS_NOATIME), (os.ST_NODIRATIME, shim.MS_NODIRATIME),
+    (os.ST_RELATIME, shim.MS_RELATIME),
+)
+
+
+def source_flags(mount_fd):
+    """The mount(2) flags of the mount open as ``mount_fd`` (fstatfs)."""
+    f_flag = os.fstatvfs(mount_fd).f_flag
+    flags = 0
+    for bit, flag in _STATVFS_FLAGS:
+        if f_flag & bit:
+            flags |= flag
+    if not flags & (shim.MS_NOATIME | shim.MS_RELATIME):
+        flags |= shim.MS_STRICTATIME
+    return flags

@@ -19,13 +19,15 @@ the check and the mount, or between the mount and the "ro" remount (runc
 re-resolves after mount(2) and says so: its reopenAfterMount).  The only
 mount(2) left is the rare "remount" of what already is at a destination.
 """
+import errno
 import os
 import stat
 
 from oci_runtime import shim
 from oci_runtime.errors import OCIError
 from oci_runtime.rootfs.inroot import Root, lexical
-from oci_runtime.rootfs.mount_options import SUPERBLOCK_KEYS, MountOptions, changed_attributes, mount_attributes
+from oci_runtime.rootfs.mount_options import (SUPERBLOCK_KEYS, MountOptions, changed_attributes, mount_attributes,
+                                              source_flags)
 
 # ------------------------------------------------------------------ kernel filesystems
 # /proc, /sys, /dev/pts and /dev/mqueue: only their own filesystems may be mounted there.
@@ -191,8 +193,10 @@ def _kernel_messages(fs):
     return "; ".join(messages)
 
 
-def mount_entry(root, entry, cgroup, cgroupns):
-    """Mount one config.mounts entry inside ``root`` (a Root on the rootfs)."""
+def mount_entry(root, entry, cgroup, cgroupns, open_source=None):
+    """Mount one config.mounts entry inside ``root`` (a Root on the rootfs).
+    ``open_source(path)``, given in a user namespace, opens a bind source the
+    init may not reach itself (process/mount_sources.py)."""
     # The name the spec gives meaning to (/proc, /sys, ...), lexically clean; the
     # destination itself is resolved as written (a relative one relative to "/"),
     # ".." after the symlinks before it, as runc's securejoin does.
@@ -200,14 +204,43 @@ def mount_entry(root, entry, cgroup, cgroupns):
     fstype = entry.get("type") or ""
     source = entry.get("source") or fstype or "none"
     opts = MountOptions(entry.get("options"))
+    if destination == "/dev":
+        opts.flags &= ~shim.MS_RDONLY  # made read-only once /dev is set up (dev_read_only)
     flags = opts.flags
     is_bind = bool(flags & shim.MS_BIND) or fstype == "bind"
     what = f'mounting "{source}" to "{entry["destination"]}" (type {fstype or ("bind" if is_bind else "none")})'
     if not fstype and not is_bind:
         raise MountError(f'{what}: no filesystem type: set "type", or "bind" in "options"')
-    if is_bind and not os.path.exists(source):
-        raise MountError(f"{what}: source does not exist")
-    kind = "file" if is_bind and not os.path.isdir(source) else "dir"
+    source_fd = _open_bind_source(source, open_source, what) if is_bind else None
+    try:
+        _mount_entry(root, entry, destination, fstype, source, source_fd, opts, is_bind, cgroup, cgroupns, what)
+    finally:
+        if source_fd is not None:
+            os.close(source_fd)
+
+
+def _open_bind_source(source, open_source, what):
+    """An O_PATH descriptor of a bind's source, followed as mount(8) would.  Where
+    the init lacks the permission (a user namespace), ``open_source`` asks the
+    host's side to open it."""
+    try:
+        return os.open(source, os.O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise MountError(f"{what}: source does not exist") from None
+    except PermissionError as exc:
+        if open_source is None:
+            raise MountError(f"{what}: opening the source: {exc.strerror}") from None
+    except OSError as exc:
+        raise MountError(f"{what}: opening the source: {exc.strerror}") from None
+    try:
+        return open_source(os.path.abspath(source))
+    except OCIError as exc:
+        raise MountError(f"{what}: {exc}") from None
+
+
+def _mount_entry(root, entry, destination, fstype, source, source_fd, opts, is_bind, cgroup, cgroupns, what):
+    flags = opts.flags
+    kind = "file" if is_bind and not stat.S_ISDIR(os.fstat(source_fd).st_mode) else "dir"
     no_symlinks = must_avoid_symlinks(destination, fstype)
     try:
         target = root.make(entry["destination"], kind, no_symlinks=no_symlinks)
@@ -220,7 +253,7 @@ def mount_entry(root, entry, cgroup, cgroupns):
         resolved = root.path_of(target)
         check_place(resolved, fstype)
         check_target(destination, fstype, target)
-        handle = _make_detached(entry, fstype, source, opts, is_bind, target, cgroup, cgroupns, what)
+        handle = _make_detached(entry, fstype, source, source_fd, opts, is_bind, target, cgroup, cgroupns, what)
         if handle is None:
             return
         try:
@@ -243,20 +276,27 @@ def mount_entry(root, entry, cgroup, cgroupns):
         os.close(target)
 
 
-def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup, cgroupns, what):
+def dev_read_only(mounts):
+    """Whether a mount at /dev asked for "ro": mount_entry leaves it writable so
+    that /dev/pts, /dev/shm, the links and the device nodes can be made in it,
+    and assemble.finish makes it read-only afterwards (runc's finalizeRootfs)."""
+    return any(lexical(m["destination"]) == "/dev" and MountOptions(m.get("options")).flags & shim.MS_RDONLY
+               for m in mounts)
+
+
+def _make_detached(entry, fstype, source, source_fd, opts, is_bind, target, cgroup, cgroupns, what):
     """The new mount, detached, with its flags; None when it was done in place (remount)."""
     flags = opts.flags
     if fstype in ("cgroup", "cgroup2"):
         return _cgroup_mount(flags, cgroup, cgroupns, what)
     if is_bind:
         if opts.extensions & {"idmap", "ridmap"}:
-            tree = _idmapped_clone(source, entry, "ridmap" in opts.extensions or flags & shim.MS_REC, what)
+            tree = _idmapped_clone(source_fd, entry, "ridmap" in opts.extensions or flags & shim.MS_REC, what)
         else:
-            tree = clone(source, bool(flags & shim.MS_REC), what)
+            tree = clone("", bool(flags & shim.MS_REC), what, dirfd=source_fd)
         try:
             if flags & ~(shim.MS_BIND | shim.MS_REC | shim.MS_REMOUNT):
-                attr_set, attr_clr = changed_attributes(flags)
-                set_attributes(tree, attr_set, attr_clr, what)
+                _set_bind_flags(tree, flags, what)
         except BaseException:
             os.close(tree)
             raise
@@ -270,6 +310,26 @@ def _make_detached(entry, fstype, source, opts, is_bind, target, cgroup, cgroupn
             raise MountError(f"{what}: {exc.strerror}") from None
         return None
     return new_filesystem(fstype, source, flags, opts.data_items, what)
+
+
+def _set_bind_flags(tree, flags, what):
+    """Give the detached clone of a bind's source exactly the flags asked for; where
+    the kernel refuses (EPERM: in a user namespace a mount's nosuid, nodev,
+    noexec, ro and atime flags are locked when they came from a more privileged
+    namespace), keep the flags the source has and set the rest, as runc does."""
+    attr_set, attr_clr = changed_attributes(flags)
+    try:
+        shim.mount_setattr("", shim.AT_EMPTY_PATH, attr_set, attr_clr, 0, dirfd=tree)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            raise MountError(f"{what}: {exc.strerror}") from None
+    kept = source_flags(tree)
+    attr_set, attr_clr = changed_attributes(flags | kept)
+    try:
+        shim.mount_setattr("", shim.AT_EMPTY_PATH, attr_set, attr_clr, 0, dirfd=tree)
+    except OSError as exc:
+        raise MountError(f"{what}: {exc.strerror} (even keeping the source's own flags)") from None
 
 
 # ------------------------------------------------------------------ cgroups
@@ -316,7 +376,7 @@ def _fill_cgroup_tmpfs(tmpfs, flags, cgroup, what):
         set_attributes(tmpfs, shim.MOUNT_ATTR_RDONLY, 0, what)
 
 
-def _idmapped_clone(source, entry, recursive, what):
+def _idmapped_clone(source_fd, entry, recursive, what):
     """A detached clone of ``source`` whose ids are mapped through a user namespace
     carrying the mount's uidMappings/gidMappings."""
     uid_maps, gid_maps = entry.get("uidMappings"), entry.get("gidMappings")
@@ -326,7 +386,7 @@ def _idmapped_clone(source, entry, recursive, what):
 
     userns_fd = special_mounts.mapped_user_namespace(uid_maps, gid_maps)
     try:
-        tree = clone(source, recursive, what)
+        tree = clone("", recursive, what, dirfd=source_fd)
         try:
             shim.mount_setattr("", shim.AT_EMPTY_PATH | (shim.AT_RECURSIVE if recursive else 0),
                                attr_set=shim.MOUNT_ATTR_IDMAP, userns_fd=userns_fd, dirfd=tree)
