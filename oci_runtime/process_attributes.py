@@ -111,3 +111,12 @@ def apply(config, shim):
             shim.ioprio_set(1, 0, (IOPRIO_CLASSES[io["class"]] << 13) | io.get("priority", 0))
         except OSError as exc:
             raise OCIError(f"process.ioPriority: {exc.strerror}") from None
+
+
+def set_oom_score_adj(pid, process):
+    """process.oomScoreAdj, written by create's host-side parent: lowering it needs
+    CAP_SYS_RESOURCE in the initial user namespace, which a user-namespaced init
+    does not have."""
+    if "oomScoreAdj" in process:
+        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
+            f.write(str(process["oomScoreAdj"]))

@@ -31,7 +31,6 @@ init is re-parented to it and can be killed and reaped.
 """
 import os
 from oci_runtime import signals as signal  # signal without its enum imports
-from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import atomicfile, cgroups, faults, log, namespace_settings, namespaces, process_attributes
 from oci_runtime import state as state_mod
@@ -39,8 +38,8 @@ from oci_runtime.cgroups.parents import RootLock, register as register_parents, 
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.process import container_init, waiter_plan
 from oci_runtime.process.messages import describe, send
-from oci_runtime.process.spawn import (AwaitReady, fork_into_new_pid_namespace, fork_with_channel,
-                                       hand_seccomp_listener, reap, write_id_mappings)
+from oci_runtime.process.spawn import (AwaitReady, died_before_ready, fork_into_new_pid_namespace,
+                                       fork_with_channel, hand_seccomp_listener, reap, write_id_mappings)
 
 
 class CreateOptions:
@@ -191,7 +190,9 @@ def create(root, container_id, config, opts):
     rootfs_dir, new_flags, joins = check_host_side(config, bundle, opts)
     console = opts.console_connection
     if console is None and opts.console_socket:
-        console = _connect_console(opts.console_socket)
+        from oci_runtime.process.terminal import connect_console_socket
+
+        console = connect_console_socket(opts.console_socket)
     directory, lock = state_mod.make_container_dir(root, container_id)
     st = state_mod.State.new(directory, container_id, bundle, config)
     st.data["rootfs"] = rootfs_dir
@@ -267,16 +268,6 @@ def _apply_resources(cgroup, config, deferred=False):
         devices.apply(cgroup, config)
 
 
-def _connect_console(path):
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(os.path.abspath(path))
-    except OSError as exc:
-        sock.close()
-        raise OCIError(f"--console-socket {path}: {exc.strerror}") from None
-    return sock
-
-
 def _spawn(spawn, made, make_cgroups):
     """Fork the first child, then make the cgroups while it loads its modules (two
     cores do both at once); "cgroups" tells it they are ready to join."""
@@ -317,7 +308,7 @@ class _AwaitInit(AwaitReady):
         self.source_requests = []
 
     def died(self):
-        return _died_message(self.made["pid"] or self.child_pid, self.spawn.cgroup)
+        return died_before_ready(self.made["pid"] or self.child_pid, self.spawn.cgroup)
 
     def on_userns(self, message):
         write_id_mappings(self.child_pid, self.spawn.config["linux"])
@@ -343,7 +334,7 @@ class _AwaitInit(AwaitReady):
         self.child_pid = 0
         info = state_mod.process_start_time(init_pid)
         st.private["init_start_time"] = info[1] if info else None
-        _set_oom_score_adj(init_pid, spawn.config["process"])
+        process_attributes.set_oom_score_adj(init_pid, spawn.config["process"])
         _apply_resources(spawn.cgroup, spawn.config, deferred=True)
         net_devices = spawn.config["linux"].get("netDevices")
         if net_devices:
@@ -375,14 +366,6 @@ class _AwaitInit(AwaitReady):
             reap(self.child_pid)
 
 
-def _set_oom_score_adj(pid, process):
-    """Written by the host-side parent: lowering it needs CAP_SYS_RESOURCE in the
-    initial user namespace, which a user-namespaced init does not have."""
-    if "oomScoreAdj" in process:
-        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
-            f.write(str(process["oomScoreAdj"]))
-
-
 def _run_create_runtime_hooks(fd, st):
     """The init stopped before pivot_root: run prestart and createRuntime hooks here,
     in the runtime's namespaces, then hand the init the state its own hooks need.
@@ -398,21 +381,6 @@ def _run_create_runtime_hooks(fd, st):
     hooks.run(st.private["hooks"], "prestart", host_side)
     hooks.run(st.private["hooks"], "createRuntime", host_side)
     send(fd, "continue", state=state_doc)
-
-
-def _died_message(pid, cgroup=None):
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        status = None
-    if cgroup is not None and cgroup.oom_kills():
-        return ("container init was killed by the OOM killer: out of memory during container setup "
-                "(linux.resources.memory.limit is too low)")
-    if status is None:
-        return "container init exited before it was ready"
-    if os.WIFSIGNALED(status):
-        return f"container init was killed by signal {os.WTERMSIG(status)} before it was ready"
-    return f"container init exited with status {os.waitstatus_to_exitcode(status)} before it was ready"
 
 
 def _undo(st, made):

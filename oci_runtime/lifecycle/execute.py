@@ -187,8 +187,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
         import oci_runtime.rootfs.console  # noqa: F401 - the child needs them and may not import
         import oci_runtime.rootfs.inroot  # noqa: F401
         if opts.console_socket:
-            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            console.connect(os.path.abspath(opts.console_socket))
+            console = terminal.connect_console_socket(opts.console_socket)
         elif opts.detach:
             raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
         else:

@@ -21,7 +21,7 @@ flags the kernel locks there stay locked.
 """
 import os
 
-from oci_runtime import shim
+from oci_runtime import importguard, shim
 from oci_runtime import sockets as socket  # socket without its enum imports
 from oci_runtime.errors import OCIError
 from oci_runtime.process.messages import Reader, send
@@ -91,6 +91,7 @@ def _helper(sock, init_pid, path, rootfs_dir):
     status = 1
     try:
         ns = os.open(f"/proc/{init_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        importguard.seal()  # the container's mount namespace is next: nothing imported from here on
         shim.setns(ns, shim.CLONE_NEWNS)
         os.close(ns)
         try:

@@ -225,3 +225,20 @@ class AwaitReady:
 def _ignore(message):
     pass
 
+
+
+def died_before_ready(pid, cgroup=None):
+    """Why create's init ended before "ready" (reaping it): the OOM killer (a
+    memory limit too low for the set-up), a signal, or its exit status."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = None
+    if cgroup is not None and cgroup.oom_kills():
+        return ("container init was killed by the OOM killer: out of memory during container setup "
+                "(linux.resources.memory.limit is too low)")
+    if status is None:
+        return "container init exited before it was ready"
+    if os.WIFSIGNALED(status):
+        return f"container init was killed by signal {os.WTERMSIG(status)} before it was ready"
+    return f"container init exited with status {os.waitstatus_to_exitcode(status)} before it was ready"

@@ -12,6 +12,7 @@ from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 import sys
 
+from oci_runtime.errors import OCIError
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
              signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
@@ -107,3 +108,14 @@ def forward_signals(pid):
 def wait_in_foreground(pid, master=None):
     """Relay the pty if there is one; return the exit status (signals: forward_signals)."""
     return relay_until_exit(master, pid) if master is not None else wait_for_exit(pid)
+
+
+def connect_console_socket(path):
+    """A connection to --console-socket, where the pty master will be sent."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(os.path.abspath(path))
+    except OSError as exc:
+        sock.close()
+        raise OCIError(f"--console-socket {path}: {exc.strerror}") from None
+    return sock
