@@ -1,0 +1,113 @@
+"""runc's command-line surface where engines, scripts and people can tell the difference.
+
+Each test asserts the expected behaviour literally (so it passes where runc is not
+installed) and, where runc is, runs the same steps through runc 1.x and compares.
+runc gets its own --root and its own cgroup parent (it never removes a parent it
+made), removed here.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import cgroup_dirs_named, wait_for
+
+RUNC = shutil.which("runc")
+
+
+class Runc:
+    """runc driven like the rt fixture drives oci-runtime; ``None`` where it is missing."""
+
+    def __init__(self, rt, tmp_path):
+        self.rt = rt
+        self.root = str(tmp_path / "runc-root")
+        self.parent = f"{rt.cgroup_parent}-runc"
+        self.ids = []
+
+    def bundle(self, args, edit=None, **process):
+        def own_parent(config):
+            config["linux"]["cgroupsPath"] = f"/{self.parent}/{len(self.ids)}-{os.urandom(3).hex()}"
+            if edit:
+                edit(config)
+        return self.rt.bundle(args, edit=own_parent, **process)
+
+    def cmd(self, *args, global_args=(), input=None):
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            status = subprocess.run([RUNC, "--root", self.root, *global_args, *args], stdout=out, stderr=err,
+                                    input=input, timeout=30, stdin=None if input else subprocess.DEVNULL
+                                    ).returncode
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(args, status, out.read().decode(errors="replace"),
+                                               err.read().decode(errors="replace"))
+
+    def new_id(self):
+        self.ids.append(f"r{len(self.ids)}")
+        return self.ids[-1]
+
+    def status(self, container_id):
+        result = self.cmd("state", container_id)
+        return json.loads(result.stdout).get("status") if result.returncode == 0 else None
+
+    def cleanup(self):
+        for container_id in self.ids:
+            self.cmd("delete", "--force", container_id)
+        for top in cgroup_dirs_named(self.parent):
+            for leaf in os.listdir(top):
+                if os.path.isdir(os.path.join(top, leaf)):
+                    os.rmdir(os.path.join(top, leaf))
+            os.rmdir(top)
+
+
+@pytest.fixture
+def runc(rt, tmp_path):
+    if not RUNC:
+        yield None
+        return
+    driver = Runc(rt, tmp_path)
+    yield driver
+    driver.cleanup()
+
+
+def _stop(tool, container_id, status_of):
+    tool.cmd("kill", container_id, "KILL")
+    assert wait_for(lambda: status_of(container_id) == "stopped")
+
+
+# ------------------------------------------------------------ 1: kill --all, ps of a stopped container
+def _stopped_container_steps(tool, bundle, container_id, status_of):
+    assert tool.cmd("run", "-d", "-b", str(bundle), container_id).returncode == 0
+    _stop(tool, container_id, status_of)
+    seen = {}
+    for name, argv in (("kill --all 0", ["kill", "--all", container_id, "0"]),
+                       ("kill --all KILL", ["kill", "--all", container_id, "KILL"]),
+                       ("kill --all TERM (default)", ["kill", "--all", container_id]),
+                       ("kill KILL", ["kill", container_id, "KILL"]),
+                       ("kill 0", ["kill", container_id, "0"]),
+                       ("ps --format json", ["ps", "--format", "json", container_id]),
+                       ("ps", ["ps", container_id]),
+                       ("ps -o pid", ["ps", container_id, "-o", "pid"])):
+        result = tool.cmd(*argv)
+        seen[name] = (result.returncode, result.stdout)
+    return seen
+
+
+def test_kill_all_and_ps_of_a_stopped_container(rt, runc):
+    container_id = rt.new_id()
+    ours = _stopped_container_steps(rt, rt.bundle(["sleep", "60"]), container_id,
+                                    lambda c: rt.state(c)["status"])
+    def header(*ps_args):
+        return subprocess.run(["ps", *ps_args], capture_output=True, text=True).stdout.splitlines()[0] + "\n"
+    assert ours == {
+        "kill --all 0": (0, ""), "kill --all KILL": (0, ""), "kill --all TERM (default)": (0, ""),
+        "kill KILL": (1, ""), "kill 0": (1, ""),
+        "ps --format json": (0, "null\n"),  # Go's encoding of an empty (nil) list
+        "ps": (0, header("-ef")), "ps -o pid": (0, header("-o", "pid")),  # the header alone
+    }
+    assert "container not running" in rt.cmd("kill", container_id, "KILL").stderr
+    if runc:
+        theirs = _stopped_container_steps(runc, runc.bundle(["sleep", "60"]), runc.new_id(), runc.status)
+        assert ours == theirs
