@@ -36,6 +36,26 @@ _CREATE_FLAGS = (
     Flag(("preserve-fds",), "int", "pass N additional file descriptors to the container (3..3+N-1)", 0, "N"),
 )
 
+# runc update's flags, names and words (--cpu-shares is an alias kept from before).
+_UPDATE_FLAGS = tuple(Flag(names, "str", help, "") for names, help in (
+    (("blkio-weight",), "Specifies per cgroup weight, range is from 10 to 1000"),
+    (("cpu-period",), "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default"),
+    (("cpu-quota",), "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period"),
+    (("cpu-share", "cpu-shares"), "CPU shares (relative weight vs. other containers)"),
+    (("cpu-rt-period",), "CPU realtime period to be used for hardcapping (in usecs). 0 to use system default"),
+    (("cpu-rt-runtime",), "CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period"),
+    (("cpuset-cpus",), "CPU(s) to use"),
+    (("cpuset-mems",), "Memory node(s) to use"),
+    (("kernel-memory",), "(obsoleted; do not use)"),
+    (("kernel-memory-tcp",), "(obsoleted; do not use)"),
+    (("memory",), "Memory limit (in bytes)"),
+    (("memory-reservation",), "Memory reservation or soft_limit (in bytes)"),
+    (("memory-swap",), "Total memory usage (memory + swap); set '-1' to enable unlimited swap"),
+    (("pids-limit",), "Maximum number of pids allowed in the container"),
+    (("l3-cache-schema",), "The string of Intel RDT/CAT L3 cache schema"),
+    (("mem-bw-schema",), "The string of Intel RDT/MBA memory bandwidth schema"),
+))
+
 COMMANDS = {
     c.name: c
     for c in (
@@ -92,7 +112,8 @@ COMMANDS = {
                  Flag(("preserve-fds",), "int", "pass N additional file descriptors", 0, "N"),
                  Flag(("process-label",), "str", "accepted for runc compatibility (no SELinux)", ""),
                  Flag(("apparmor",), "str", "accepted for runc compatibility (no AppArmor)", ""),
-                 Flag(("ignore-paused",), "bool", "accepted for runc compatibility", False),
+                 Flag(("ignore-paused",), "bool", "allow exec in a paused container (the process "
+                      "starts when the container is resumed)", False),
                  Flag(("cgroup",), "list", "accepted for runc compatibility", None)),
                 1, -1, stop_at_positional=True, module="exec_"),
         Command("pause", "pause <container-id>", "suspend all processes in the container",
@@ -110,11 +131,7 @@ COMMANDS = {
         Command("update", "update [--resources FILE|-] [flags] <container-id>",
                 "update a container's resource limits",
                 (Flag(("resources", "r"), "str", "linux.resources JSON from FILE, or - for stdin", "", "path"),
-                 *(Flag((name,), "str", f"new {name}", "") for name in (
-                     "memory", "memory-reservation", "memory-swap", "kernel-memory", "kernel-memory-tcp",
-                     "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-runtime", "cpu-rt-period",
-                     "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight", "l3-cache-schema",
-                     "mem-bw-schema"))), 1, 1, module="update"),
+                 *_UPDATE_FLAGS), 1, 1, module="update"),
         Command("validate", "validate [--bundle path | FILE]",
                 "check a config.json against the project's JSON schema (needs jsonschema)",
                 (Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),),

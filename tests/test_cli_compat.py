@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import cgroup_dirs_named, wait_for
+from conftest import RUNTIME, cgroup_dirs_named, wait_for
 
 RUNC = shutil.which("runc")
 
@@ -23,6 +23,7 @@ class Runc:
 
     def __init__(self, rt, tmp_path):
         self.rt = rt
+        self.binary = RUNC
         self.root = str(tmp_path / "runc-root")
         self.parent = f"{rt.cgroup_parent}-runc"
         self.ids = []
@@ -111,3 +112,94 @@ def test_kill_all_and_ps_of_a_stopped_container(rt, runc):
     if runc:
         theirs = _stopped_container_steps(runc, runc.bundle(["sleep", "60"]), runc.new_id(), runc.status)
         assert ours == theirs
+
+
+# ------------------------------------------------------------ 2: exec --ignore-paused, update's flags
+def _cgroup_file(config, controller, name):
+    with open(os.path.join("/sys/fs/cgroup", controller, config["linux"]["cgroupsPath"].lstrip("/"), name)) as f:
+        return f.read().strip()
+
+
+def _exec_into_paused(tool, bundle, container_id):
+    """(status without the flag, its stderr, the file before resume, exec's status, the file after)."""
+    marker = bundle / "rootfs" / "exec-ran"
+    assert tool.cmd("run", "-d", "-b", str(bundle), container_id).returncode == 0
+    assert tool.cmd("pause", container_id).returncode == 0
+    refused = tool.cmd("exec", container_id, "touch", "/refused")
+    with tempfile.TemporaryFile() as out:
+        argv = [getattr(tool, "binary", RUNTIME), "--root", tool.root, "exec", "--ignore-paused", container_id]
+        proc = subprocess.Popen([*argv, "touch", "/exec-ran"],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        try:
+            frozen = not wait_for(marker.exists, timeout=1.0)
+            assert tool.cmd("resume", container_id).returncode == 0
+            status = proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    ran = marker.exists()
+    tool.cmd("delete", "--force", container_id)
+    return refused.returncode, refused.stderr, frozen, status, ran, (bundle / "rootfs" / "refused").exists()
+
+
+def test_exec_ignore_paused_waits_for_resume(rt, runc):
+    ours = _exec_into_paused(rt, rt.bundle(["sleep", "60"]), rt.new_id())
+    assert "cannot exec in a paused container (use --ignore-paused to override)" in ours[1]
+    assert ours[0] == 255 and ours[2:] == (True, 0, True, False), ours
+    if runc:
+        theirs = _exec_into_paused(runc, runc.bundle(["sleep", "60"]), runc.new_id())
+        assert (ours[0],) + ours[2:] == (theirs[0],) + theirs[2:]
+
+
+RUNC_UPDATE_FLAGS = {"resources", "r", "blkio-weight", "cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period",
+                     "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "memory", "memory-reservation",
+                     "memory-swap", "pids-limit", "l3-cache-schema", "mem-bw-schema",
+                     "kernel-memory", "kernel-memory-tcp"}  # the last two hidden in runc's help
+
+
+def _flag_names(help_text):
+    names = set()
+    for line in help_text.splitlines():
+        for word in line.strip().split(", "):
+            if word.startswith("-"):
+                names.add(word.split()[0].lstrip("-"))
+    return names
+
+
+def test_update_has_runcs_flags(rt, runc):
+    ours = _flag_names(rt.cmd("update", "--help", check=True).stdout)
+    assert RUNC_UPDATE_FLAGS - {"kernel-memory", "kernel-memory-tcp"} <= ours
+    if runc:
+        theirs = _flag_names(runc.cmd("update", "--help").stdout)
+        assert theirs - {"help", "h"} <= ours, theirs - ours
+    refused = rt.cmd("update", "--l3-cache-schema", "L3:0=ff", "nope")
+    assert refused.returncode == 1 and "Intel RDT/CAT: l3 cache schema is not enabled" in refused.stderr
+
+
+def _update_steps(tool, bundle, container_id):
+    config = json.loads((bundle / "config.json").read_text())
+    assert tool.cmd("run", "-d", "-b", str(bundle), container_id).returncode == 0
+    seen = {}
+    for name, argv in (("--cpu-share", ["--cpu-share", "512"]), ("--memory -1", ["--memory", "-1"])):
+        result = tool.cmd("update", *argv, container_id)
+        seen[name] = (result.returncode, _cgroup_file(config, "cpu", "cpu.shares"),
+                      _cgroup_file(config, "memory", "memory.limit_in_bytes"),
+                      _cgroup_file(config, "memory", "memory.memsw.limit_in_bytes"))
+    tool.cmd("delete", "--force", container_id)
+    return seen
+
+
+def _limited(config):
+    config["linux"]["resources"]["memory"] = {"limit": 64 << 20, "swap": 128 << 20}
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+                    reason="needs cgroup v1 with swap accounting")
+def test_update_cpu_share_and_unlimited_memory_lifts_swap(rt, runc):
+    ours = _update_steps(rt, rt.bundle(["sleep", "60"], edit=_limited), rt.new_id())
+    unlimited = _cgroup_file({"linux": {"cgroupsPath": "/"}}, "memory", "memory.limit_in_bytes")
+    assert ours == {"--cpu-share": (0, "512", str(64 << 20), str(128 << 20)),
+                    "--memory -1": (0, "512", unlimited, unlimited)}
+    if runc:
+        assert ours == _update_steps(runc, runc.bundle(["sleep", "60"], edit=_limited), runc.new_id())
