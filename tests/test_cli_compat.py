@@ -203,3 +203,56 @@ def test_update_cpu_share_and_unlimited_memory_lifts_swap(rt, runc):
                     "--memory -1": (0, "512", unlimited, unlimited)}
     if runc:
         assert ours == _update_steps(runc, runc.bundle(["sleep", "60"], edit=_limited), runc.new_id())
+
+
+# ------------------------------------------------------------ 3: state, list, ps, events print runc's bytes
+ANNOTATIONS = {"b": "2", "a": "x<y&z é"}  # Go sorts a map's keys and escapes <, >, & but not UTF-8
+
+
+def _outputs(tool, bundle, container_id):
+    assert tool.cmd("run", "-d", "-b", str(bundle), container_id).returncode == 0
+    seen = {name: tool.cmd(*argv).stdout for name, argv in (
+        ("state", ["state", container_id]), ("list", ["list", "--format", "json"]),
+        ("ps", ["ps", "--format", "json", container_id]), ("events", ["events", "--stats", container_id]))}
+    tool.cmd("delete", "--force", container_id)
+    return seen
+
+
+def _with_annotations(config):
+    config["annotations"] = dict(ANNOTATIONS)
+
+
+def _key_paths(value, prefix=""):
+    """Every key path of a JSON value, in document order (lists: their first item)."""
+    paths = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths += [f"{prefix}/{key}", *_key_paths(item, f"{prefix}/{key}")]
+    elif isinstance(value, list) and value:
+        paths += _key_paths(value[0], prefix + "[]")
+    return paths
+
+
+def test_state_list_ps_events_print_runcs_bytes(rt, runc):
+    ours = _outputs(rt, rt.bundle(["sleep", "60"], edit=_with_annotations), rt.new_id())
+    s = json.loads(ours["state"])
+    assert s["created"][-2] != "0"  # RFC3339Nano: no trailing zeros in the fraction
+    fields = (f'"ociVersion": "{s["ociVersion"]}"', f'"id": "{s["id"]}"', f'"pid": {s["pid"]}', '"status": "running"',
+              f'"bundle": "{s["bundle"]}"', f'"rootfs": "{s["rootfs"]}"', f'"created": "{s["created"]}"',
+              '"annotations": {\n    "a": "x\\u003cy\\u0026z é",\n    "b": "2"\n  }', '"owner": ""')
+    assert ours["state"] == "{\n  " + ",\n  ".join(fields) + "\n}"  # MarshalIndent: no newline at the end
+    compact = ",".join(f.replace('": ', '":').replace("\n", "").replace("  ", "") for f in fields[:-1])
+    assert ours["list"] == "[{" + compact + ',"owner":"root"}]\n'
+    assert ours["ps"] == f"[{s['pid']}]\n"
+    assert ours["events"].startswith(f'{{"type":"stats","id":"{s["id"]}","data":{{"cpu":{{"usage":{{')
+    assert ", " not in ours["events"] and '": ' not in ours["events"] and ours["events"].count("\n") == 1
+    if runc:
+        theirs = _outputs(runc, runc.bundle(["sleep", "60"], edit=_with_annotations), runc.new_id())
+        r = json.loads(theirs["state"])
+        for name in ("state", "list"):  # the values that differ between two containers
+            for key in ("created", "ociVersion", "id", "bundle", "rootfs"):
+                theirs[name] = theirs[name].replace(json.dumps(r[key]), json.dumps(s[key]))
+            for spacing in (" ", ""):
+                theirs[name] = theirs[name].replace(f'"pid":{spacing}{r["pid"]},', f'"pid":{spacing}{s["pid"]},')
+        assert (ours["state"], ours["list"]) == (theirs["state"], theirs["list"])
+        assert _key_paths(json.loads(ours["events"])) == _key_paths(json.loads(theirs["events"]))
