@@ -256,3 +256,38 @@ def test_state_list_ps_events_print_runcs_bytes(rt, runc):
                 theirs[name] = theirs[name].replace(f'"pid":{spacing}{r["pid"]},', f'"pid":{spacing}{s["pid"]},')
         assert (ours["state"], ours["list"]) == (theirs["state"], theirs["list"])
         assert _key_paths(json.loads(ours["events"])) == _key_paths(json.loads(theirs["events"]))
+
+
+# ------------------------------------------------------------ 4: --log FILE and --debug
+def _logged_lifecycle(tool, bundle, container_id, log_path, log_format):
+    flags = ("--log", str(log_path), "--log-format", log_format, "--debug")
+    for argv in (("create", "-b", str(bundle), container_id), ("start", container_id),
+                 ("exec", container_id, "true"), ("kill", container_id, "KILL")):
+        assert tool.cmd(*argv, global_args=flags).returncode == 0, argv
+    assert wait_for(lambda: json.loads(tool.cmd("state", container_id).stdout)["status"] == "stopped")
+    assert tool.cmd("delete", container_id, global_args=flags).returncode == 0
+    return log_path.read_text()
+
+
+def test_log_file_is_made_and_debug_logs_the_steps(rt, runc, tmp_path):
+    quiet = tmp_path / "quiet.log"
+    assert rt.cmd("list", global_args=("--log", str(quiet))).returncode == 0
+    assert quiet.exists() and quiet.read_text() == ""  # made even with nothing to say, as runc
+    rt.cmd("create", "-b", str(rt.bundle(["sleep", "60"])), rt.new_id(), global_args=("--log", str(quiet)),
+           check=True)
+    assert "level=debug" not in quiet.read_text()  # no --debug, no debug lines
+    text = _logged_lifecycle(rt, rt.bundle(["sleep", "60"]), rt.new_id(), tmp_path / "text.log", "text")
+    debug = [line for line in text.splitlines() if " level=debug msg=" in line]
+    for step in ("create", "init", "start", "exec", "kill", "delete"):
+        assert any(f'msg="{step} ' in line or f'msg="{step}:' in line for line in debug), (step, text)
+    lines = _logged_lifecycle(rt, rt.bundle(["sleep", "60"]), rt.new_id(), tmp_path / "json.log",
+                              "json").splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert {e["level"] for e in entries} == {"debug"} and len(entries) >= len(debug)
+    assert all(line.startswith('{"level":"debug","msg":"') for line in lines)  # logrus: compact, sorted keys
+    if runc:
+        theirs = tmp_path / "runc-quiet.log"
+        assert runc.cmd("list", global_args=("--log", str(theirs))).returncode == 0 and theirs.read_text() == ""
+        runc_text = _logged_lifecycle(runc, runc.bundle(["sleep", "60"]), runc.new_id(), tmp_path / "runc.log",
+                                      "text")
+        assert " level=debug msg=" in runc_text

@@ -16,7 +16,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import config as config_mod, faults, namespaces, shim
+from oci_runtime import config as config_mod, faults, log, namespaces, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.process import terminal, waiter_plan
@@ -178,7 +178,9 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
             # deadlock.  As under runc (which has no lock across commands), a
             # `delete --force` meanwhile makes this exec fail, leaving nothing.
             lock.release()
+        log.debug(f"exec {container_id}: joining the namespaces and cgroups of init pid {st.pid}")
         pid, master = _spawn(st, process, opts, profile, lock.fd)
+        log.debug(f"exec {container_id}: process pid {pid} started: {process['args'][0]}")
     if opts.pid_file:
         from oci_runtime.atomicfile import write_pid_file
 

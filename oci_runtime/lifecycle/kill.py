@@ -4,6 +4,7 @@ The init is signalled through a pidfd opened after checking its start time,
 so a pid reused by another process is never hit.
 """
 import os
+from oci_runtime import log
 from oci_runtime import signals as signal  # signal without its enum imports
 
 from oci_runtime.errors import ContainerNotRunning, OCIError
@@ -65,7 +66,9 @@ def kill(root, container_id, signum, all_processes=False):
     st, lock = open_container(root, container_id)
     with lock:
         if all_processes:
+            log.debug(f"kill {container_id}: signal {signum} to every process in the container's cgroup")
             signal_all(st, signum)
             return
+        log.debug(f"kill {container_id}: signal {signum} to init pid {st.pid}")
         if st.status() == "stopped" or not signal_init(st, signum):
             raise ContainerNotRunning()
