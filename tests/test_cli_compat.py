@@ -291,3 +291,36 @@ def test_log_file_is_made_and_debug_logs_the_steps(rt, runc, tmp_path):
         runc_text = _logged_lifecycle(runc, runc.bundle(["sleep", "60"]), runc.new_id(), tmp_path / "runc.log",
                                       "text")
         assert " level=debug msg=" in runc_text
+
+
+# ------------------------------------------------------------ 5: checkpoint and restore
+def test_checkpoint_and_restore_check_runcs_flags_then_refuse_clearly(rt, runc, tmp_path):
+    for command in ("checkpoint", "restore"):
+        ours = _flag_names(rt.cmd(command, "--help", check=True).stdout)
+        if runc:
+            theirs = _flag_names(runc.cmd(command, "--help").stdout) - {"help", "h"}
+            assert theirs <= ours, (command, theirs - ours)
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    created = rt.cmd("checkpoint", container_id)
+    assert created.returncode == 1 and "Container cannot be checkpointed in created state" in created.stderr
+    rt.cmd("start", container_id, check=True)
+    images = tmp_path / "images"
+    for flags, words in ((["--parent-path", "/abs"], "--parent-path must be relative"),
+                         (["--parent-path", "missing"], "invalid --parent-path"),
+                         (["--manage-cgroups-mode", "loose"], "Invalid manage cgroups mode"),
+                         (["--page-server", "nohost"], "--page-server ADDRESS:PORT"),
+                         (["--empty-ns", "pid"], "--empty-ns 'pid'"),
+                         ([], "CRIU")):
+        result = rt.cmd("checkpoint", "--image-path", str(images), *flags, container_id)
+        assert result.returncode == 1 and words in result.stderr, (flags, result.stderr)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert not images.exists()  # nothing made
+    assert rt.state(container_id)["status"] == "running"
+    taken = rt.cmd("restore", "-b", str(bundle), container_id)
+    assert taken.returncode == 1 and "already exists" in taken.stderr
+    fresh = rt.cmd("restore", "-b", str(bundle), "restored")
+    assert fresh.returncode == 1 and "CRIU" in fresh.stderr and "checkpoint/restore" in fresh.stderr
+    assert not os.path.exists(rt.state_dir("restored"))
+    missing = rt.cmd("restore", "-b", str(bundle), "restored", global_args=("--criu", "/nonexistent/criu"))
+    assert missing.returncode == 1 and "'/nonexistent/criu' was not found" in missing.stderr
