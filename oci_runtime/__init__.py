@@ -36,6 +36,7 @@ Module map (one concern each; docs/architecture.md draws the layers):
   image/        OCI image layouts unpacked into bundles (`bundle`)
   launch        the installed command's entry point (after the C launcher)
   fastjson, signals, sockets  light stand-ins for json, signal, socket (start-up time)
+  gojson                      JSON as runc (Go) prints it: state, list, ps, events
 """
 
 __version__ = "0.1.0"

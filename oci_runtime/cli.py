@@ -22,7 +22,7 @@ GLOBAL_FLAGS = (
     Flag(("debug",), "bool", "enable debug logging", False),
     Flag(("systemd-cgroup",), "bool", "accepted for runc compatibility; cgroupfs is used", False),
     Flag(("rootless",), "str", "accepted for runc compatibility ('true', 'false' or 'auto')", "auto"),
-    Flag(("criu",), "str", "accepted for runc compatibility; checkpoint is not supported", "criu"),
+    Flag(("criu",), "str", "path to the criu binary (checkpoint/restore only check for it)", "criu"),
     Flag(("version", "v"), "bool", "print the version", False),
 )
 
@@ -35,6 +35,60 @@ _CREATE_FLAGS = (
     Flag(("no-new-keyring",), "bool", "do not create a new session keyring for the container", False),
     Flag(("preserve-fds",), "int", "pass N additional file descriptors to the container (3..3+N-1)", 0, "N"),
 )
+
+# runc update's flags, names and words (--cpu-shares is an alias kept from before).
+_UPDATE_FLAGS = tuple(Flag(names, "str", help, "") for names, help in (
+    (("blkio-weight",), "Specifies per cgroup weight, range is from 10 to 1000"),
+    (("cpu-period",), "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default"),
+    (("cpu-quota",), "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period"),
+    (("cpu-share", "cpu-shares"), "CPU shares (relative weight vs. other containers)"),
+    (("cpu-rt-period",), "CPU realtime period to be used for hardcapping (in usecs). 0 to use system default"),
+    (("cpu-rt-runtime",), "CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period"),
+    (("cpuset-cpus",), "CPU(s) to use"),
+    (("cpuset-mems",), "Memory node(s) to use"),
+    (("kernel-memory",), "(obsoleted; do not use)"),
+    (("kernel-memory-tcp",), "(obsoleted; do not use)"),
+    (("memory",), "Memory limit (in bytes)"),
+    (("memory-reservation",), "Memory reservation or soft_limit (in bytes)"),
+    (("memory-swap",), "Total memory usage (memory + swap); set '-1' to enable unlimited swap"),
+    (("pids-limit",), "Maximum number of pids allowed in the container"),
+    (("l3-cache-schema",), "The string of Intel RDT/CAT L3 cache schema"),
+    (("mem-bw-schema",), "The string of Intel RDT/MBA memory bandwidth schema"),
+))
+
+# checkpoint's and restore's flags: runc 1.1's (operations/criu.py checks them)
+_CRIU_FLAGS = (
+    Flag(("image-path",), "str", "path for the criu image files", "", "path"),
+    Flag(("work-path",), "str", "path for saving work files and logs", "", "path"),
+    Flag(("tcp-established",), "bool", "allow open tcp connections", False),
+    Flag(("ext-unix-sk",), "bool", "allow external unix sockets", False),
+    Flag(("shell-job",), "bool", "allow shell jobs", False),
+    Flag(("file-locks",), "bool", "handle file locks, for safety", False),
+    Flag(("manage-cgroups-mode",), "str", "cgroups mode: 'soft' (default), 'full' and 'strict'", ""),
+    Flag(("empty-ns",), "list", "create a namespace, but don't restore its properties", None, "type"),
+    Flag(("auto-dedup",), "bool", "enable auto deduplication of memory images", False),
+    Flag(("lazy-pages",), "bool", "use userfaultfd to lazily restore memory pages", False),
+)
+
+_CHECKPOINT_FLAGS = _CRIU_FLAGS + (
+    Flag(("parent-path",), "str", "path for previous criu image files in pre-dump", "", "path"),
+    Flag(("leave-running",), "bool", "leave the process running after checkpointing", False),
+    Flag(("status-fd",), "int", "criu writes \\0 to this FD once lazy-pages is ready", -1, "fd"),
+    Flag(("page-server",), "str", "ADDRESS:PORT of the page server", "", "address:port"),
+    Flag(("pre-dump",), "bool", "dump the container's memory only, leave it running", False),
+)
+
+_RESTORE_FLAGS = _CRIU_FLAGS + (
+    Flag(("console-socket",), "str", "AF_UNIX socket that receives the pty master", "", "path"),
+    Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),
+    Flag(("detach", "d"), "bool", "detach from the container's process", False),
+    Flag(("pid-file",), "str", "file to write the process id to", "", "path"),
+    Flag(("no-subreaper",), "bool", "accepted for runc compatibility", False),
+    Flag(("no-pivot",), "bool", "do not use pivot_root to jail the process", False),
+    Flag(("lsm-profile",), "str", "LSM profile for the restore, TYPE:NAME", ""),
+    Flag(("lsm-mount-context",), "str", "LSM mount context for the restore", ""),
+)
+
 
 COMMANDS = {
     c.name: c
@@ -92,7 +146,8 @@ COMMANDS = {
                  Flag(("preserve-fds",), "int", "pass N additional file descriptors", 0, "N"),
                  Flag(("process-label",), "str", "accepted for runc compatibility (no SELinux)", ""),
                  Flag(("apparmor",), "str", "accepted for runc compatibility (no AppArmor)", ""),
-                 Flag(("ignore-paused",), "bool", "accepted for runc compatibility", False),
+                 Flag(("ignore-paused",), "bool", "allow exec in a paused container (the process "
+                      "starts when the container is resumed)", False),
                  Flag(("cgroup",), "list", "accepted for runc compatibility", None)),
                 1, -1, stop_at_positional=True, module="exec_"),
         Command("pause", "pause <container-id>", "suspend all processes in the container",
@@ -110,11 +165,13 @@ COMMANDS = {
         Command("update", "update [--resources FILE|-] [flags] <container-id>",
                 "update a container's resource limits",
                 (Flag(("resources", "r"), "str", "linux.resources JSON from FILE, or - for stdin", "", "path"),
-                 *(Flag((name,), "str", f"new {name}", "") for name in (
-                     "memory", "memory-reservation", "memory-swap", "kernel-memory", "kernel-memory-tcp",
-                     "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-runtime", "cpu-rt-period",
-                     "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight", "l3-cache-schema",
-                     "mem-bw-schema"))), 1, 1, module="update"),
+                 *_UPDATE_FLAGS), 1, 1, module="update"),
+        Command("checkpoint", "checkpoint [command options] <container-id>",
+                "checkpoint a running container (runc's flags; CRIU is not supported yet)",
+                _CHECKPOINT_FLAGS, 1, 1, module="checkpoint"),
+        Command("restore", "restore [command options] <container-id>",
+                "restore a container from a checkpoint (runc's flags; CRIU is not supported yet)",
+                _RESTORE_FLAGS, 1, 1, module="restore"),
         Command("validate", "validate [--bundle path | FILE]",
                 "check a config.json against the project's JSON schema (needs jsonschema)",
                 (Flag(("bundle", "b"), "str", "path to the root of the bundle directory", "", "path"),),

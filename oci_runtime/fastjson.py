@@ -108,10 +108,10 @@ def _float(value):
     return float.__repr__(value)
 
 
-def _scalar(value):
+def _scalar(value, encode_string=_encode_string):
     """The JSON text of a scalar, in json's order of type checks; _Unusual otherwise."""
     if isinstance(value, str):
-        return _encode_string(value)
+        return encode_string(value)
     if value is None:
         return "null"
     if value is True:
@@ -125,8 +125,9 @@ def _scalar(value):
     raise _Unusual()
 
 
-def _pretty(value, newline, step, out):
-    """json's indent= layout: "," between items, ": " after keys, "[]"/"{}" when empty."""
+def _pretty(value, newline, step, out, encode_string=_encode_string):
+    """json's indent= layout: "," between items, ": " after keys, "[]"/"{}" when empty
+    (Go's MarshalIndent layout too: gojson passes its own string encoder)."""
     if isinstance(value, (list, tuple)):
         if not value:
             out.append("[]")
@@ -135,7 +136,7 @@ def _pretty(value, newline, step, out):
         out.append("[")
         for i, item in enumerate(value):
             out.append(inner if i == 0 else "," + inner)
-            _pretty(item, inner, step, out)
+            _pretty(item, inner, step, out, encode_string)
         out.append(newline + "]")
     elif isinstance(value, dict):
         if not value:
@@ -146,8 +147,8 @@ def _pretty(value, newline, step, out):
         for i, (key, item) in enumerate(value.items()):
             if not isinstance(key, str):
                 raise _Unusual()  # json's key coercion: let json do it
-            out.append((inner if i == 0 else "," + inner) + _encode_string(key) + ": ")
-            _pretty(item, inner, step, out)
+            out.append((inner if i == 0 else "," + inner) + encode_string(key) + ": ")
+            _pretty(item, inner, step, out, encode_string)
         out.append(newline + "}")
     else:
-        out.append(_scalar(value))
+        out.append(_scalar(value, encode_string))

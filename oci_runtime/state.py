@@ -56,8 +56,19 @@ def container_dir(root, container_id):
 
 
 def now_rfc3339():
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1e9):09d}Z"
+    t = time.time_ns()
+    seconds, nanoseconds = divmod(t, 1_000_000_000)
+    return go_time(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanoseconds:09d}Z")
+
+
+def go_time(text):
+    """An RFC 3339 UTC time as Go's RFC3339Nano writes it: no trailing zeros in the
+    fraction, no "." when it is zero (what runc's `state` and `list` print)."""
+    head, dot, fraction = text.partition(".")
+    if not dot or not fraction.endswith("Z"):
+        return text
+    fraction = fraction[:-1].rstrip("0")
+    return f"{head}.{fraction}Z" if fraction else f"{head}Z"
 
 
 class Lock:
@@ -294,12 +305,20 @@ class State:
         return True
 
     def public(self):
-        """The runc-compatible state document (status and pid from the kernel)."""
+        """The state document as runc prints it (status and pid from the kernel):
+        runc's field order, ``created`` as Go's RFC3339Nano (trailing zeros of the
+        fraction dropped), ``annotations`` only when there are some, keys sorted
+        (a Go map), before ``owner``."""
         status = self.status()
-        doc = {k: v for k, v in self.data.items() if k != "runtime"}
-        doc["status"] = status
-        if status == "stopped":
-            doc["pid"] = 0
+        data = self.data
+        doc = {"ociVersion": data.get("ociVersion"), "id": data["id"],
+               "pid": 0 if status == "stopped" else data["pid"], "status": status,
+               "bundle": data["bundle"], "rootfs": data.get("rootfs", ""),
+               "created": go_time(data.get("created", ""))}
+        annotations = data.get("annotations")
+        if annotations:
+            doc["annotations"] = dict(sorted(annotations.items()))
+        doc["owner"] = data.get("owner", "")
         return doc
 
 

@@ -85,9 +85,11 @@ CPUSET_FLAGS = ("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrat
 def cpuset(cgroup):
     directory, version = cgroup.locate("cpuset")
     suffix = "" if version == 1 else ".effective"
-    result = _nonzero(cpus=_id_list(_read(directory, "cpuset.cpus" + suffix)),
-                      mems=_id_list(_read(directory, "cpuset.mems" + suffix)))
-    for flag in CPUSET_FLAGS:  # v1 only; runc reports 0 where there is no such file
+    result = {}
+    for flag in CPUSET_FLAGS:  # in runc's field order; v1 only: runc reports 0 where there is no such file
+        if flag in ("cpu_exclusive", "mem_hardwall"):  # cpus and mems (omitempty) come just before these
+            ids = _id_list(_read(directory, ("cpuset.cpus" if flag == "cpu_exclusive" else "cpuset.mems") + suffix))
+            result.update(_nonzero(**{"cpus" if flag == "cpu_exclusive" else "mems": ids}))
         result[flag] = _int(_read(directory, f"cpuset.{flag}")) if version == 1 else 0
     return result
 
@@ -128,7 +130,7 @@ def memory(cgroup):
         result.update(usage=usage, swap=swap, kernel={"limit": 0, "failcnt": 0},
                       kernelTCP={"limit": 0, "failcnt": 0})
     if raw:
-        result["raw"] = raw
+        result["raw"] = dict(sorted(raw.items()))  # a Go map: runc prints its keys sorted
     return result
 
 
@@ -203,7 +205,7 @@ def hugetlb(cgroup):
             entry = _nonzero(usage=_int(usage))
             entry["failcnt"] = _keyed(_read(directory, f"hugetlb.{size}.events")).get("max", 0)
         result[size] = entry
-    return result
+    return dict(sorted(result.items()))  # a Go map: keys sorted
 
 
 def collect(cgroup):

@@ -188,6 +188,7 @@ def create(root, container_id, config, opts):
     """Create the container; returns its State (status created)."""
     bundle = os.path.abspath(opts.bundle)
     rootfs_dir, new_flags, joins = check_host_side(config, bundle, opts)
+    log.debug(f"create {container_id}: config and host checked (bundle {bundle}, rootfs {rootfs_dir})")
     console = opts.console_connection
     if console is None and opts.console_socket:
         from oci_runtime.process.terminal import connect_console_socket
@@ -213,6 +214,7 @@ def create(root, container_id, config, opts):
             atomicfile.write_pid_file(opts.pid_file, st.pid)
         st.data["status"] = "created"
         st.save()
+        log.debug(f"create {container_id}: created, init pid {st.pid} waiting on the exec fifo")
         faults.point("create:after-state")
         return st
     except BaseException:
@@ -242,6 +244,7 @@ def _make_cgroups(root, st, made, cgroup, config):
     st.private["cgroups_created"] = made["created"]
     faults.point("create:after-cgroup")
     _apply_resources(cgroup, config)
+    log.debug(f"create {st.id}: cgroups made, resources applied: {', '.join(sorted(set(cgroup.paths.values())))}")
 
 
 def _save_creating(st, cgroup, new_flags, config):
@@ -331,6 +334,7 @@ class _AwaitInit(AwaitReady):
             init_pid = message["pid"]
             os.waitpid(self.child_pid, 0)  # the intermediate exits once it has said "pid"
         self.made["pid"] = st.data["pid"] = self.pid = init_pid
+        log.debug(f"create {st.id}: init forked, pid {init_pid}")
         self.child_pid = 0
         info = state_mod.process_start_time(init_pid)
         st.private["init_start_time"] = info[1] if info else None

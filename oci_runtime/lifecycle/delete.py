@@ -9,7 +9,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 import time
 
-from oci_runtime import faults
+from oci_runtime import faults, log
 from oci_runtime.cgroups.parents import remove_unused as remove_unused_parents
 from oci_runtime.errors import ContainerNotFound, ContainerStateError, OCIError
 from oci_runtime.lifecycle.kill import signal_all, signal_init
@@ -19,6 +19,7 @@ from oci_runtime.state import CorruptState, Lock, State, container_dir, open_con
 def destroy(st, timeout=10.0):
     """Kill what is left, wait until it is gone, remove cgroups and the state dir."""
     cgroup = st.cgroup()
+    log.debug(f"delete {st.id}: killing what is left (init pid {st.pid})")
     if st.init_alive():
         signal_init(st, signal.SIGKILL)
     signal_all(st, signal.SIGKILL)
@@ -37,6 +38,7 @@ def destroy(st, timeout=10.0):
         remove_unused_parents(os.path.dirname(st.directory), cgroup.paths, st.private.get("cgroups_created") or ())
     faults.point("delete:after-cgroup-remove")
     remove_state_dir(st.directory)
+    log.debug(f"delete {st.id}: cgroups and state directory removed")
     if st.private.get("hooks", {}).get("poststop"):
         from oci_runtime import hooks
 
@@ -99,8 +101,6 @@ def _remove_unreadable(exc):
     """delete --force of a container whose state.json cannot be read: what
     recovery.json still names (the init and the cgroups) is killed and removed,
     then the state dir; a warning says which file was bad."""
-    from oci_runtime import log
-
     log.warn(str(exc).split("; `delete")[0] + "; removing what recovery.json names")
     with Lock(exc.directory):
         destroy(State.recover(exc.directory))

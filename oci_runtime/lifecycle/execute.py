@@ -16,7 +16,7 @@ import os
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
-from oci_runtime import config as config_mod, faults, namespaces, shim
+from oci_runtime import config as config_mod, faults, log, namespaces, shim
 from oci_runtime.cgroups import warmup
 from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.process import terminal, waiter_plan
@@ -35,7 +35,7 @@ class ExecOptions:
     a whole process object is given."""
 
     def __init__(self, console_socket="", pid_file="", detach=False, preserve_fds=0, tty=False, env=(),
-                 cwd="", user="", additional_gids=(), caps=(), no_new_privs=False):
+                 cwd="", user="", additional_gids=(), caps=(), no_new_privs=False, ignore_paused=False):
         self.console_socket = console_socket
         self.pid_file = pid_file
         self.detach = detach
@@ -47,6 +47,7 @@ class ExecOptions:
         self.additional_gids = list(additional_gids)
         self.caps = list(caps)
         self.no_new_privs = no_new_privs
+        self.ignore_paused = ignore_paused
 
 
 def read_process_file(path):
@@ -106,7 +107,8 @@ def _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd):
     """The first child: joins the cgroups and namespaces, forks into the pid namespace."""
     def body():
         hide_from_container()
-        os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
+        if lock_fd >= 0:
+            os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
         cgroup.enter(os.getpid())
         for kind, ns_fd in joins:
             try:
@@ -156,7 +158,11 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
     st, lock = open_container(root, container_id)
     with lock:
         status = st.status()
-        if status not in ("created", "running"):
+        paused = status == "paused" and opts.ignore_paused
+        if status == "paused" and not paused:
+            # runc's words, hint included
+            raise ContainerStateError("cannot exec in a paused container (use --ignore-paused to override)")
+        if status not in ("created", "running") and not paused:
             raise ContainerStateError(f"cannot exec in a {status} container")
         config = config_mod.load(st.data["bundle"])
         if process is None:
@@ -166,7 +172,15 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
             from oci_runtime import seccomp  # imported here: the child cannot once it is inside
 
             seccomp.check(profile)
+        if paused:
+            # The new process joins a frozen cgroup and stays frozen until `resume`,
+            # which takes this lock: holding it while waiting for "ready" would
+            # deadlock.  As under runc (which has no lock across commands), a
+            # `delete --force` meanwhile makes this exec fail, leaving nothing.
+            lock.release()
+        log.debug(f"exec {container_id}: joining the namespaces and cgroups of init pid {st.pid}")
         pid, master = _spawn(st, process, opts, profile, lock.fd)
+        log.debug(f"exec {container_id}: process pid {pid} started: {process['args'][0]}")
     if opts.pid_file:
         from oci_runtime.atomicfile import write_pid_file
 

@@ -4,6 +4,7 @@ The init is signalled through a pidfd opened after checking its start time,
 so a pid reused by another process is never hit.
 """
 import os
+from oci_runtime import log
 from oci_runtime import signals as signal  # signal without its enum imports
 
 from oci_runtime.errors import ContainerNotRunning, OCIError
@@ -53,15 +54,21 @@ def signal_all(st, signum):
 
 
 def kill(root, container_id, signum, all_processes=False):
-    """``signum`` is a number or a name (parse_signal's forms)."""
+    """``signum`` is a number or a name (parse_signal's forms).
+
+    With ``all_processes`` a stopped container is not an error (runc signals
+    whatever is still in its cgroup, which may be nothing, and exits 0):
+    engines run `kill --all` while cleaning up after a container that has
+    already exited.  Without it, as under runc, a stopped container's init
+    cannot be signalled: "container not running"."""
     if isinstance(signum, str):
         signum = parse_signal(signum)
     st, lock = open_container(root, container_id)
     with lock:
-        status = st.status()
-        if status == "stopped":
-            raise ContainerNotRunning()
         if all_processes:
+            log.debug(f"kill {container_id}: signal {signum} to every process in the container's cgroup")
             signal_all(st, signum)
-        elif not signal_init(st, signum):
+            return
+        log.debug(f"kill {container_id}: signal {signum} to init pid {st.pid}")
+        if st.status() == "stopped" or not signal_init(st, signum):
             raise ContainerNotRunning()

@@ -7,7 +7,7 @@ One byte releases the init; removing the fifo marks the container running.
 import errno
 import os
 
-from oci_runtime import faults
+from oci_runtime import faults, log
 from oci_runtime.errors import ContainerStateError, OCIError
 from oci_runtime.state import open_container
 
@@ -32,6 +32,7 @@ def start(root, container_id):
         finally:
             os.close(fd)
         faults.point("start:after-fifo-write")
+        log.debug(f"start {container_id}: init pid {st.pid} released through the exec fifo")
         os.unlink(st.fifo_path)
         if st.private.get("hooks", {}).get("poststart"):
             _run_poststart(st)

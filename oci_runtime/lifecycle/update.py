@@ -18,6 +18,7 @@ def update(root, container_id, resources):
             raise ContainerNotRunning()
         cgroup = st.cgroup()
         recorded = st.private.setdefault("resources", {})
+        _unlimited_memory_frees_swap(resources, recorded)
         merged = {group: dict(recorded.get(group) or {}, **values) if isinstance(values, dict) else values
                   for group, values in resources.items()}
         _check_before_update(cgroup, merged)
@@ -46,3 +47,13 @@ def _check_before_update(cgroup, merged):
     if limit < usage:
         raise OCIError(f"linux.resources.memory.limit: {limit} is below the current usage {usage} "
                        "(checkBeforeUpdate)")
+
+
+def _unlimited_memory_frees_swap(resources, recorded):
+    """runc's rule: memory.limit -1 without a swap value lifts the swap limit too
+    (memory+swap can never be below memory, so a swap limit left in place would
+    either be refused by the kernel or keep limiting the "unlimited" container)."""
+    memory = resources.get("memory")
+    if isinstance(memory, dict) and memory.get("limit") == -1 and "swap" not in memory:
+        if (recorded.get("memory") or {}).get("swap") not in (None, -1):
+            memory["swap"] = -1

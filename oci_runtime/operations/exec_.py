@@ -14,7 +14,8 @@ def main(g, opts, args):
             console_socket=opts["console_socket"], pid_file=opts["pid_file"], detach=bool(opts["detach"]),
             preserve_fds=opts["preserve_fds"] or 0, tty=bool(opts["tty"]), env=opts["env"] or (),
             cwd=opts["cwd"], user=opts["user"], additional_gids=opts["additional_gids"] or (),
-            caps=opts["cap"] or (), no_new_privs=bool(opts["no_new_privs"]))
+            caps=opts["cap"] or (), no_new_privs=bool(opts["no_new_privs"]),
+            ignore_paused=bool(opts["ignore_paused"]))
         return execute(g["root"], args[0], exec_options, args=args[1:], process=process)
     except ExecFailed:
         raise

@@ -1,12 +1,13 @@
 """`oci-runtime ps [--format table|json] <id> [ps options]`: the container's processes.
 
-json prints the pids in the container's cgroup; table runs the host's `ps`
+json prints the pids in the container's cgroup (``null`` when there are none, as
+runc's Go encoder writes an empty list: scripts match it); table runs the host's `ps`
 (default options -ef) and keeps its header plus the container's rows, as runc does.
 """
-import json
 import subprocess
 import sys
 
+from oci_runtime import gojson
 from oci_runtime.errors import OCIError
 from oci_runtime.lifecycle.query import pids as container_pids
 
@@ -14,7 +15,7 @@ from oci_runtime.lifecycle.query import pids as container_pids
 def main(g, opts, args):
     pids = container_pids(g["root"], args[0])
     if opts["format"] == "json":
-        sys.stdout.write(json.dumps(pids) + "\n")
+        sys.stdout.write(gojson.dumps(pids or None) + "\n")
         return 0
     if opts["format"] != "table":
         raise OCIError(f"invalid format option: {opts['format']}")

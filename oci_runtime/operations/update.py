@@ -31,7 +31,7 @@ FLAG_MAP = {
     "memory": ("memory", "limit", parse_bytes),
     "memory_reservation": ("memory", "reservation", parse_bytes),
     "memory_swap": ("memory", "swap", parse_bytes),
-    "cpu_shares": ("cpu", "shares", int),
+    "cpu_share": ("cpu", "shares", int),
     "cpu_quota": ("cpu", "quota", int),
     "cpu_period": ("cpu", "period", int),
     "cpu_rt_runtime": ("cpu", "realtimeRuntime", int),
@@ -79,7 +79,17 @@ def _parse_flag(dest, parse, raw):
         raise OCIError(f"invalid value {raw!r} for {flag}") from None
 
 
+# Intel RDT: this runtime does not manage resctrl groups; refused with runc's words
+# for a host without the feature (what runc says on every host here).
+_RDT_FLAGS = (("l3_cache_schema", "Intel RDT/CAT: l3 cache schema is not enabled"),
+              ("mem_bw_schema", "Intel RDT/MBA: memory bandwidth schema is not enabled"))
+
+
 def main(g, opts, args):
+    for dest, refusal in _RDT_FLAGS:
+        if opts.get(dest):
+            raise OCIError(f"--{dest.replace('_', '-')} {opts[dest]!r}: {refusal} "
+                           "(oci-runtime does not support linux.intelRdt)")
     requested = _requested(opts)
     if any(opts.get(dest) not in (None, "") for dest in _KERNEL_MEMORY_FLAGS):
         from oci_runtime import log

@@ -16,7 +16,7 @@ container decides host-side policy (the parent decided that: waiter_plan.HostDec
 import errno
 import os
 
-from oci_runtime import faults, namespace_settings, namespaces, process_attributes, shim
+from oci_runtime import faults, log, namespace_settings, namespaces, process_attributes, shim
 from oci_runtime.errors import OCIError
 from oci_runtime.process import waiter_plan
 from oci_runtime.process.messages import Reader, send
@@ -133,6 +133,7 @@ def _init(fd, spawn):
     assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup,
                      bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot, open_source)
     faults.point("create:after-pivot")
+    log.debug("init: mounts made, root pivoted")  # relayed to create (log.relay_to)
     if config.get("hostname"):
         shim.sethostname(config["hostname"])
     if config.get("domainname"):
@@ -161,6 +162,7 @@ def _init(fd, spawn):
     plan_fd = waiter_plan.write_plan(fd, spawn.fifo_fd, process, spawn.decided, env, exe, hook_records, proc_handle)
     for inherited in (fd, spawn.fifo_fd, plan_fd):
         os.set_inheritable(inherited, True)
+    log.debug(f"init: set-up done, exec'ing the waiter for {exe}")
     os.execve(spawn.waiter_fd, ["oci-runtime-init", str(plan_fd)], {})
 
 
