@@ -350,6 +350,8 @@ static void set_capabilities(const struct plan *p)
     data[1].inheritable = (uint32_t)(p->cap_inh >> 32);
     if (syscall(SYS_capset, &hdr, data) < 0)
         fail("capset of process.capabilities (effective/permitted/inheritable)");
+    /* The mask holds only capabilities that are permitted and inheritable
+     * (capabilities.raisable_ambient decided it): each raise can succeed. */
     for (int cap = 0; cap < 64; cap++) {
         if (!(p->cap_amb & (1ULL << cap))) continue;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)

@@ -79,6 +79,9 @@ def build_process(config, opts, args):
     if opts.additional_gids:
         process.setdefault("user", {"uid": 0, "gid": 0})["additionalGids"] = [int(g) for g in opts.additional_gids]
     if opts.caps:
+        # runc 1.1.5's exec.go: bounding, effective, permitted and ambient, not
+        # inheritable (CVE-2022-29162); so the ambient entry is raised only where the
+        # config's inheritable already has it (capabilities.raisable_ambient).
         caps = process.setdefault("capabilities", {})
         for name in ("bounding", "effective", "permitted", "ambient"):
             caps[name] = list(dict.fromkeys((caps.get(name) or []) + opts.caps))

@@ -1,0 +1,122 @@
+"""runc compatibility of what the container's process gets (issue 18): the
+capability sets, the user, the environment, the terminal, startContainer hooks.
+
+Each test asserts the expected values literally, read back from inside the
+container; where runc is installed the same bundle is also run under runc and
+must give the same answer (an extra check, never the only one).
+"""
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+
+from conftest import CGROUP_ROOT
+
+RUNC = shutil.which("runc")
+
+
+def status_masks(text):
+    """{"CapInh": int, ...} from the text of /proc/self/status."""
+    return {line.split(":")[0]: int(line.split(":")[1], 16)
+            for line in text.splitlines() if line.startswith("Cap")}
+
+
+@contextlib.contextmanager
+def under_runc(rt, bundle):
+    """(runc argv prefix, container id) for ``bundle`` run under runc: its own
+    --root and cgroup parent; the container and the cgroups are removed after."""
+    original = rt.read_config(bundle)
+    config = json.loads(json.dumps(original))
+    parent = f"{rt.cgroup_parent}-runc"
+    config["linux"]["cgroupsPath"] = f"/{parent}/{os.path.basename(bundle)}"
+    rt.write_config(bundle, config)
+    runc, container_id = [RUNC, "--root", str(rt.tmp / "runc-state")], f"runc-{rt.tag}-{len(rt.ids)}"
+    try:
+        yield runc, container_id
+    finally:
+        subprocess.run([*runc, "delete", "--force", container_id], capture_output=True, timeout=30)
+        rt.write_config(bundle, original)
+        for hierarchy in os.listdir(CGROUP_ROOT):
+            for directory, _subdirs, _files in os.walk(os.path.join(CGROUP_ROOT, hierarchy, parent), topdown=False):
+                os.rmdir(directory)
+
+
+def runc_run(rt, bundle, global_args=()):
+    """``runc run`` of ``bundle``; None where runc is not installed."""
+    if RUNC is None:
+        return None
+    with under_runc(rt, bundle) as (runc, container_id):
+        return subprocess.run([*runc, *global_args, "run", "--bundle", str(bundle), container_id],
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+
+def runc_exec(rt, bundle, *exec_args):
+    """``runc exec`` in a detached runc container of ``bundle``; None without runc."""
+    if RUNC is None:
+        return None
+    with under_runc(rt, bundle) as (runc, container_id):
+        # Not pipes: the detached container keeps its stdio, a pipe would never end.
+        subprocess.run([*runc, "run", "-d", "--bundle", str(bundle), container_id], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        return subprocess.run([*runc, "exec", *exec_args[:-1], container_id, *exec_args[-1]],
+                              capture_output=True, text=True, timeout=30)
+
+
+# ---------------------------------------------------------------- capabilities
+
+RUNC_SPEC_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+AUDIT_WRITE, KILL, NET_BIND_SERVICE, CHOWN = 1 << 29, 1 << 5, 1 << 10, 1 << 0
+
+
+def test_ambient_without_inheritable_runs_as_runc_spec_writes_it(rt):
+    """`runc spec` 1.1 lists ambient capabilities but no inheritable set: runc
+    raises none of them (a capability can be ambient only while permitted and
+    inheritable) and runs the process; the dropped ones are named in the debug log."""
+    caps = {name: list(RUNC_SPEC_CAPS) for name in ("bounding", "permitted", "ambient", "effective")}
+    bundle = rt.bundle(["cat", "/proc/self/status"], capabilities=caps, user={"uid": 1000, "gid": 1000})
+    log = rt.tmp / "debug.log"
+    result = rt.run(bundle, global_args=("--debug", "--log", str(log)))
+    got = status_masks(result.stdout)
+    three = AUDIT_WRITE | KILL | NET_BIND_SERVICE
+    # uid 1000 without ambient caps: nothing survives the exec into P/E.
+    assert (got["CapInh"], got["CapPrm"], got["CapEff"], got["CapBnd"], got["CapAmb"]) == (0, 0, 0, three, 0)
+    assert "CAP_KILL" in log.read_text() and "not raised" in log.read_text()
+    theirs = runc_run(rt, bundle)
+    if theirs is not None:
+        assert theirs.returncode == 0, theirs.stderr
+        assert status_masks(theirs.stdout) == got
+
+
+def test_ambient_is_raised_where_inheritable_allows_it(rt):
+    """Only the ambient capabilities also inheritable (and permitted) are raised."""
+    caps = {"bounding": ["CAP_KILL", "CAP_CHOWN"], "permitted": ["CAP_KILL", "CAP_CHOWN"],
+            "effective": ["CAP_KILL", "CAP_CHOWN"], "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL", "CAP_CHOWN"]}
+    bundle = rt.bundle(["cat", "/proc/self/status"], capabilities=caps, user={"uid": 1000, "gid": 1000})
+    got = status_masks(rt.run(bundle).stdout)
+    assert (got["CapInh"], got["CapPrm"], got["CapEff"], got["CapBnd"], got["CapAmb"]) == \
+        (KILL, KILL, KILL, KILL | CHOWN, KILL)
+    theirs = runc_run(rt, bundle)
+    if theirs is not None:
+        assert theirs.returncode == 0, theirs.stderr
+        assert status_masks(theirs.stdout) == got
+
+
+def test_exec_cap_adds_to_bounding_effective_permitted_not_ambient(rt):
+    """runc 1.1.5's `exec --cap` appends to bounding, effective, permitted and
+    ambient, never inheritable (CVE-2022-29162), so the ambient raise is skipped:
+    root's process has the cap in B, P and E, and nothing inheritable or ambient."""
+    caps = {name: ["CAP_KILL"] for name in ("bounding", "permitted", "effective")}
+    bundle = rt.bundle(["sleep", "30"], capabilities=caps)
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    result = rt.cmd("exec", "--cap", "CAP_CHOWN", container_id, "cat", "/proc/self/status")
+    assert result.returncode == 0, result.stderr
+    got = status_masks(result.stdout)
+    assert (got["CapInh"], got["CapPrm"], got["CapEff"], got["CapBnd"], got["CapAmb"]) == \
+        (0, KILL | CHOWN, KILL | CHOWN, KILL | CHOWN, 0)
+    theirs = runc_exec(rt, bundle, "--cap", "CAP_CHOWN", ["cat", "/proc/self/status"])
+    if theirs is not None:
+        assert theirs.returncode == 0, theirs.stderr
+        assert status_masks(theirs.stdout) == got
