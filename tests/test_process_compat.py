@@ -120,3 +120,24 @@ def test_exec_cap_adds_to_bounding_effective_permitted_not_ambient(rt):
     if theirs is not None:
         assert theirs.returncode == 0, theirs.stderr
         assert status_masks(theirs.stdout) == got
+
+
+# ---------------------------------------------------------------- user
+
+def test_user_without_gid_runs_with_gid_0(rt):
+    """runc takes a process.user without gid as gid 0 (the spec lists it as required)."""
+    bundle = rt.bundle(["sh", "-c", "id -u; id -g; id -G"], user={"uid": 1000, "additionalGids": [5]})
+    assert rt.run(bundle).stdout.split() == ["1000", "0", "0", "5"]
+    exec_bundle = rt.bundle(["sleep", "30"])
+    container_id = rt.create(exec_bundle)
+    rt.cmd("start", container_id, check=True)
+    process = rt.read_config(exec_bundle)["process"]
+    process.update(args=["id", "-g"], user={"uid": 1000})
+    process_file = rt.tmp / "process.json"
+    process_file.write_text(json.dumps(process))
+    result = rt.cmd("exec", "--process", str(process_file), container_id)
+    assert (result.returncode, result.stdout.strip()) == (0, "0"), result.stderr
+    theirs = runc_run(rt, bundle)
+    if theirs is not None:
+        assert theirs.returncode == 0, theirs.stderr
+        assert theirs.stdout.split() == ["1000", "0", "0", "5"]
