@@ -141,3 +141,58 @@ def test_user_without_gid_runs_with_gid_0(rt):
     if theirs is not None:
         assert theirs.returncode == 0, theirs.stderr
         assert theirs.stdout.split() == ["1000", "0", "0", "5"]
+
+
+# ---------------------------------------------------------------- environment
+
+def test_duplicate_env_names_keep_the_last_value(rt):
+    """runc sets the entries one by one: a name given twice has its last value,
+    at the place of its first entry, once."""
+    bundle = rt.bundle(["env"], env=["A=first", "PATH=/bin", "B=x", "A=second", "HOME=/h", "A=third"])
+    got = rt.run(bundle).stdout.splitlines()
+    assert got == ["A=third", "PATH=/bin", "B=x", "HOME=/h"]
+    theirs = runc_run(rt, bundle)
+    if theirs is not None:
+        assert theirs.returncode == 0, theirs.stderr
+        assert theirs.stdout.splitlines() == got
+
+
+def test_exec_env_overrides_the_config_env(rt):
+    bundle = rt.bundle(["sleep", "30"], env=["PATH=/bin", "A=config"])
+    container_id = rt.create(bundle)
+    rt.cmd("start", container_id, check=True)
+    result = rt.cmd("exec", "--env", "A=exec", "--env", "A=last", container_id, "env")
+    assert result.stdout.splitlines() == ["PATH=/bin", "A=last", "HOME=/root"], result.stderr
+
+
+def _passwd(bundle, line):
+    with open(bundle / "rootfs" / "etc" / "passwd", "a") as f:
+        f.write(line + "\n")
+
+
+def test_empty_or_unset_home_comes_from_the_container_passwd(rt):
+    """HOME unset or empty: the user's home in the container's /etc/passwd, "/"
+    for a uid it does not list (runc's setupUser)."""
+    cases = [(["PATH=/bin"], 1234, "/srv/app"), (["PATH=/bin", "HOME="], 1234, "/srv/app"),
+             (["HOME=", "PATH=/bin"], 4321, "/"), (["PATH=/bin", "HOME=/mine"], 1234, "/mine")]
+    for env, uid, home in cases:
+        bundle = rt.bundle(["sh", "-c", 'echo "$HOME"'], env=env, user={"uid": uid, "gid": uid})
+        _passwd(bundle, "app:x:1234:1234:App:/srv/app:/bin/sh")
+        assert rt.run(bundle).stdout == home + "\n", (env, uid)
+        theirs = runc_run(rt, bundle)
+        if theirs is not None:
+            assert (theirs.returncode, theirs.stdout) == (0, home + "\n"), (env, uid, theirs.stderr)
+
+
+def test_home_passwd_is_read_inside_the_container_root(rt):
+    """/etc/passwd as an absolute symlink is resolved in the container's root
+    (not the host's: its root's home is /root, the link target here says /inside)."""
+    bundle = rt.bundle(["sh", "-c", 'echo "$HOME"'], env=["PATH=/bin"])
+    etc = bundle / "rootfs" / "etc"
+    (etc / "passwd").rename(etc / "passwd.real")
+    (etc / "passwd.real").write_text("root:x:0:0:root:/inside:/bin/sh\n")
+    os.symlink("/etc/passwd.real", etc / "passwd")
+    assert rt.run(bundle).stdout == "/inside\n"
+    os.unlink(etc / "passwd")
+    os.mkfifo(etc / "passwd")  # a FIFO is not read (it would block): "/"
+    assert rt.run(bundle).stdout == "/\n"
