@@ -8,10 +8,13 @@ must give the same answer (an extra check, never the only one).
 import contextlib
 import json
 import os
+import pty
 import shutil
+import socket
 import subprocess
+import threading
 
-from conftest import CGROUP_ROOT
+from conftest import CGROUP_ROOT, RUNTIME
 
 RUNC = shutil.which("runc")
 
@@ -196,3 +199,88 @@ def test_home_passwd_is_read_inside_the_container_root(rt):
     os.unlink(etc / "passwd")
     os.mkfifo(etc / "passwd")  # a FIFO is not read (it would block): "/"
     assert rt.run(bundle).stdout == "/\n"
+
+
+# ---------------------------------------------------------------- terminal
+
+TTY_PROBE = ["sh", "-c", "stat -c '%u %g' $(tty) /dev/console; stty -a 2>/dev/null | grep -o '.onlcr'; echo end"]
+
+
+def _read_all(fd):
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the last holder of the slave is gone
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def _through_console_socket(runtime_argv, bundle, container_id, tmp):
+    """Output of a terminal container run by create --console-socket + start."""
+    sock_path = str(tmp / f"console-{container_id}.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock_path)
+    server.listen(1)
+    received = {}
+
+    def accept():
+        conn, _ = server.accept()
+        _msg, fds, _flags, _addr = socket.recv_fds(conn, 1024, 1)
+        received["fd"] = fds[0]
+        conn.close()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        subprocess.run([*runtime_argv, "create", "--console-socket", sock_path, "--bundle", str(bundle),
+                        container_id], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+    finally:
+        thread.join(10)
+        server.close()
+    subprocess.run([*runtime_argv, "start", container_id], check=True, timeout=30)
+    try:
+        return _read_all(received["fd"]).decode()
+    finally:
+        os.close(received["fd"])
+
+
+def test_console_socket_pty_belongs_to_the_user(rt):
+    """The pty handed to --console-socket is owned by the process's uid, group tty
+    (devpts' gid=5): the user can use its own terminal.  ONLCR is the receiver's
+    business there (runc leaves it on: lines end in \\r\\n)."""
+    bundle = rt.bundle(TTY_PROBE, terminal=True, user={"uid": 1000, "gid": 1000})
+    got = _through_console_socket([RUNTIME, "--root", rt.root], bundle, rt.new_id(), rt.tmp)
+    assert got == "1000 5\r\n1000 5\r\n onlcr\r\nend\r\n", repr(got)
+    if RUNC is not None:
+        with under_runc(rt, bundle) as (runc, runc_id):
+            assert _through_console_socket(runc, bundle, runc_id, rt.tmp) == got
+
+
+def test_relayed_pty_has_onlcr_cleared(rt):
+    """`run` and `exec` of a terminal process without --console-socket relay the
+    pty themselves and clear ONLCR on it, as runc's relay: lines end in "\\n", not
+    "\\r\\n".  The pty is the user's here too."""
+    bundle = rt.bundle(TTY_PROBE, terminal=True, user={"uid": 1000, "gid": 1000})
+    expected = ["1000 5", "1000 5", "-onlcr", "end"]
+    master, slave = pty.openpty()  # runc's relay wants a terminal on stdin
+    try:
+        got = rt.run(bundle, stdin=slave).stdout
+        assert got.splitlines() == expected and "\r" not in got, repr(got)
+        if RUNC is not None:
+            with under_runc(rt, bundle) as (runc, runc_id):
+                theirs = subprocess.run([*runc, "run", "--bundle", str(bundle), runc_id], stdin=slave,
+                                        capture_output=True, text=True, timeout=30)
+            assert theirs.stdout == got, theirs.stderr
+        sleeper = rt.bundle(["sleep", "30"], user={"uid": 1000, "gid": 1000})
+        container_id = rt.create(sleeper)
+        rt.cmd("start", container_id, check=True)
+        result = rt.cmd("exec", "-t", container_id, "sh", "-c", "stty -a 2>/dev/null | grep -o '.onlcr'; "
+                        "stat -c '%u %g' $(tty)", stdin=slave)
+        assert result.stdout == "-onlcr\n1000 5\n", (result.stdout, result.stderr)
+    finally:
+        os.close(master)
+        os.close(slave)
