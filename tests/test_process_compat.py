@@ -14,6 +14,8 @@ import socket
 import subprocess
 import threading
 
+import pytest
+
 from conftest import CGROUP_ROOT, RUNTIME
 
 RUNC = shutil.which("runc")
@@ -284,3 +286,40 @@ def test_relayed_pty_has_onlcr_cleared(rt):
     finally:
         os.close(master)
         os.close(slave)
+
+
+# ---------------------------------------------------------------- startContainer hooks
+
+HOOK_SECCOMP = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_start_container_hooks_get_the_process_env_and_its_seccomp(rt, nnp):
+    """runc runs startContainer hooks from its init, just before the exec: one
+    without ``env`` gets the process's environment (deduplicated, HOME from the
+    passwd), one with ``env`` gets only that; both run under the container's
+    seccomp filter (runc loads it before them, with or without no_new_privs),
+    as the process's user."""
+    def edit(config):
+        config["linux"]["seccomp"] = HOOK_SECCOMP
+        config["hooks"] = {"startContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "env | sort > /hook-env; id -u >> /hook-env; "
+                                         "mkdir /hook-dir 2>> /hook-env; echo mkdir=$? >> /hook-env"]},
+            {"path": "/bin/sh", "args": ["sh", "-c", "env | sort > /hook-own-env"], "env": ["ONLY=this"]}]}
+    bundle = rt.bundle(["sh", "-c", "cat /hook-env; echo --; cat /hook-own-env"], edit=edit,
+                       env=["PATH=/bin:/usr/bin", "A=first", "A=last"], user={"uid": 1000, "gid": 1000},
+                       noNewPrivileges=nnp)
+    os.chmod(bundle / "rootfs", 0o777)  # the hooks run as the process's user
+    got = rt.run(bundle).stdout
+    hook_env, own_env = got.split("--\n")
+    lines = hook_env.splitlines()
+    assert {"A=last", "HOME=/home/user", "PATH=/bin:/usr/bin"} <= set(lines), got
+    assert "A=first" not in lines and lines[-3] == "1000" and lines[-1] == "mkdir=1", got
+    assert "Operation not permitted" in lines[-2], got
+    own = own_env.splitlines()  # (sh itself adds PWD, SHLVL and a default PATH)
+    assert "ONLY=this" in own and not any(e.startswith(("A=", "HOME=")) for e in own), got
+    theirs = runc_run(rt, bundle)
+    if theirs is not None:
+        assert theirs.returncode == 0, theirs.stderr
+        assert theirs.stdout == got

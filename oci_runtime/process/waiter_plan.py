@@ -204,6 +204,16 @@ class HostDecisions:
         if process.get("noNewPrivileges"):
             records.append("NNP=1")
         self.records = records
+        self.seccomp_step = seccomp_step(process)
+
+
+def seccomp_step(process):
+    """Where the C waiter loads linux.seccomp, runc's order: without
+    no_new_privs loading needs CAP_SYS_ADMIN, so before the user switch drops
+    it; with it, after no_new_privs and the exec label, before "ready": a filter
+    the kernel refuses fails create, a notify filter's fd reaches create while
+    it waits, and startContainer hooks run under the filter, as under runc."""
+    return "before-ready" if process.get("noNewPrivileges") else "before-user-switch"
 
 
 def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), proc_handle=None):
@@ -223,7 +233,8 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     if decided.seccomp_plan is not None:
         seccomp_fd, seccomp_flags = decided.seccomp_plan
         os.set_inheritable(seccomp_fd, True)
-        records += [f"SECCOMP={seccomp_fd}", f"SECCOMP_FLAGS={seccomp_flags}"]
+        records += [f"SECCOMP={seccomp_fd}", f"SECCOMP_FLAGS={seccomp_flags}",
+                    f"SECCOMP_STEP={decided.seccomp_step}"]
     records += [f"ARG={a}" for a in process["args"]]
     records += [f"ENV={e}" for e in env]
     records += hook_records
