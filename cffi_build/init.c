@@ -56,6 +56,9 @@
 #define MAX_ITEMS 65536
 #define MAX_HOOKS 64
 #define MAX_HOOK_ITEMS 1024
+/* The steps of main() where the seccomp filter may be loaded (SECCOMP_STEP). */
+#define SECCOMP_BEFORE_USER_SWITCH 1
+#define SECCOMP_BEFORE_READY 2
 
 /* A startContainer hook: run in the container after `start`, before the exec. */
 struct hook {
@@ -63,6 +66,7 @@ struct hook {
     char *argv[MAX_HOOK_ITEMS + 1], *envp[MAX_HOOK_ITEMS + 1];
     size_t argc, envc;
     int timeout;
+    int process_env;  /* HOOKPROCENV: no env of its own, the process's (runc's) */
 };
 
 struct plan {
@@ -81,6 +85,7 @@ struct plan {
     const char *state;
     int seccomp_fd;
     unsigned int seccomp_flags;
+    int seccomp_step;  /* SECCOMP_STEP: where main() loads the filter */
     const char *lsm_path, *lsm_value;
     int proc_fd;
 };
@@ -304,12 +309,18 @@ static void parse_plan(char *buf, size_t len, struct plan *p)
             struct hook *h = last_hook(p, k);
             h->envp[slot(&h->envc, MAX_HOOK_ITEMS, "the env of a startContainer hook")] = (char *)v;
         } else if (!strcmp(k, "HOOKTIMEOUT")) last_hook(p, k)->timeout = (int)number(k, v);
+        else if (!strcmp(k, "HOOKPROCENV")) last_hook(p, k)->process_env = 1;
         else if (!strcmp(k, "STATE")) p->state = v;
         else if (!strcmp(k, "SECCOMP")) p->seccomp_fd = (int)number(k, v);
         else if (!strcmp(k, "LSM_PATH")) p->lsm_path = v;
         else if (!strcmp(k, "LSM_VALUE")) p->lsm_value = v;
         else if (!strcmp(k, "PROC_FD")) p->proc_fd = (int)number(k, v);
         else if (!strcmp(k, "SECCOMP_FLAGS")) p->seccomp_flags = (unsigned int)number(k, v);
+        else if (!strcmp(k, "SECCOMP_STEP")) {
+            if (!strcmp(v, "before-user-switch")) p->seccomp_step = SECCOMP_BEFORE_USER_SWITCH;
+            else if (!strcmp(v, "before-ready")) p->seccomp_step = SECCOMP_BEFORE_READY;
+            else { errno = 0; fail("init plan: unknown SECCOMP_STEP %s", v); }
+        }
         else { errno = 0; fail("init plan: unknown key %s", k); }
     }
     if (!p->exe || !p->argc) { errno = 0; fail("init plan: no executable"); }
@@ -350,6 +361,8 @@ static void set_capabilities(const struct plan *p)
     data[1].inheritable = (uint32_t)(p->cap_inh >> 32);
     if (syscall(SYS_capset, &hdr, data) < 0)
         fail("capset of process.capabilities (effective/permitted/inheritable)");
+    /* The mask holds only capabilities that are permitted and inheritable
+     * (capabilities.raisable_ambient decided it): each raise can succeed. */
     for (int cap = 0; cap < 64; cap++) {
         if (!(p->cap_amb & (1ULL << cap))) continue;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
@@ -499,7 +512,7 @@ static void verify_cwd(const char *cwd, int entered)
 }
 
 /* Run one hook with the state JSON on stdin; kill it after its timeout. */
-static void run_hook(const struct hook *h, int index, const char *state)
+static void run_hook(const struct hook *h, int index, const char *state, char **process_envp)
 {
     int in[2];
     if (pipe2(in, O_CLOEXEC) < 0) fail("startContainer hook #%d (%s): pipe", index, h->path);
@@ -507,7 +520,7 @@ static void run_hook(const struct hook *h, int index, const char *state)
     if (pid < 0) fail("startContainer hook #%d (%s): fork", index, h->path);
     if (pid == 0) {
         dup2(in[0], 0);
-        execve(h->path, h->argv, h->envp);
+        execve(h->path, h->argv, h->process_env ? process_envp : h->envp);
         _exit(127);
     }
     close(in[0]);
@@ -557,18 +570,21 @@ int main(int argc, char **argv)
      * container may ptrace us or open our /proc files (execve resets this). */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail("prctl(PR_SET_DUMPABLE)");
 
-    /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we
-     * still have it (runc's order); with it, as late as possible -- but a notify
-     * filter before "ready", while create is still there to take its fd. */
-    int notify = p.seccomp_fd >= 0 && (p.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
-    if (p.seccomp_fd >= 0 && !p.no_new_privs) load_seccomp(&p);
+    /* Where the filter loads is the plan's (waiter_plan.HostDecisions.seccomp_step):
+     * before the user switch while CAP_SYS_ADMIN is still held (no no_new_privs),
+     * or after no_new_privs and the exec label, before "ready" -- so a filter
+     * that cannot load fails create, a notify filter's fd reaches create while
+     * it is there, and startContainer hooks run under the filter (runc's order). */
+    if (p.seccomp_fd >= 0 && p.seccomp_step == SECCOMP_BEFORE_USER_SWITCH) load_seccomp(&p);
     int entered = p.cwd ? chdir_as_root(p.cwd) : 0;
     if (p.has_caps) drop_bounding_set(&p);
     switch_user(&p);
     if (p.has_caps) set_capabilities(&p);
     if (p.cwd) verify_cwd(p.cwd, entered);
     if (p.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
-    if (notify && p.seccomp_fd >= 0) load_seccomp(&p);
+    if (p.lsm_path) write_lsm_label(&p);
+    if (p.seccomp_fd >= 0 && p.seccomp_step == SECCOMP_BEFORE_READY) load_seccomp(&p);
+    if (p.seccomp_fd >= 0) { errno = 0; fail("init plan: SECCOMP without a SECCOMP_STEP"); }
     cloexec_other_fds(3 + p.keep_fds);
 
     errno = 0;
@@ -578,10 +594,8 @@ int main(int argc, char **argv)
     if (p.fifo_fd >= 0)  /* create waits for start; exec runs at once */
         wait_for_start(p.fifo_fd);
     for (size_t i = 0; i < p.nhooks; i++)
-        run_hook(&p.hooks[i], (int)i, p.state);
+        run_hook(&p.hooks[i], (int)i, p.state, p.envp);
 
-    if (p.lsm_path) write_lsm_label(&p);
-    if (p.seccomp_fd >= 0 && p.no_new_privs) load_seccomp(&p);
     execve(p.exe, p.argv, p.envp);
     fail("exec %s", p.exe);
     return 127;

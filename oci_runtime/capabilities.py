@@ -42,4 +42,21 @@ def masks(capabilities, kernel_last=None):
                 continue
             mask |= 1 << number
         result[set_name] = mask
+    result["ambient"] = raisable_ambient(result)
     return result
+
+
+def raisable_ambient(result):
+    """The ambient mask the kernel will take: a capability can be raised into
+    the ambient set only while it is both permitted and inheritable
+    (PR_CAP_AMBIENT_RAISE fails with EPERM otherwise).  runc raises what it can
+    and ignores the rest, so a config as `runc spec` 1.1 writes it (ambient
+    without inheritable) and `exec --cap` (which adds to ambient only) run;
+    the dropped ones are named in the debug log."""
+    wanted = result["ambient"]
+    allowed = wanted & result["permitted"] & result["inheritable"]
+    dropped = [NAMES[n] for n in range(len(NAMES)) if wanted & ~allowed & (1 << n)]
+    if dropped:
+        log.debug(f"process.capabilities.ambient: {', '.join(dropped)} not raised: "
+                  "an ambient capability must also be permitted and inheritable")
+    return allowed

@@ -178,7 +178,7 @@ _PROCESS = obj({
     "terminal": boolean,
     "consoleSize": obj({"height": uint32, "width": uint32}, ("height", "width")),
     "user": obj({"uid": uint32, "gid": uint32, "umask": uint32,
-                 "additionalGids": array(uint32), "username": string}, ("uid", "gid")),
+                 "additionalGids": array(uint32), "username": string}, ("uid",)),
     "args": array(exec_string),
     "commandLine": string,
     "env": array(env_entry),
@@ -339,7 +339,9 @@ def normalise_process(process):
     """A process object (config.process, exec's) with its optional parts present."""
     process.setdefault("env", [])
     process.setdefault("rlimits", [])
-    process.setdefault("user", {"uid": 0, "gid": 0})
+    # A user without gid runs with gid 0, as under runc (the spec lists gid as
+    # required; runc's decoder leaves it 0 and engines' configs rely on that).
+    process.setdefault("user", {"uid": 0, "gid": 0}).setdefault("gid", 0)
     return process
 
 

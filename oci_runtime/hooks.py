@@ -17,7 +17,10 @@ Where each kind runs and what a failure does:
   poststop                 delete, after the container is deleted -> warning only
 Each hook gets the container's state JSON on stdin, exactly its own ``args``
 (args[0] is argv[0]) and ``env`` (nothing else), and is killed after
-``timeout`` seconds.  This module is imported only when a config has hooks.
+``timeout`` seconds.  A startContainer hook without ``env`` gets the process's
+environment (process.env, HOME, ...), as under runc, whose init runs it with
+its own environment, set to the process's by then; it runs as the process's
+user, with its capabilities and under its seccomp filter.  This module is imported only when a config has hooks.
 """
 import json
 import os
@@ -99,7 +102,10 @@ def plan_records(config_hooks, state_doc):
     for hook in config_hooks.get("startContainer") or ():
         records.append(f"HOOK={hook['path']}")
         records += [f"HOOKARG={a}" for a in hook.get("args") or [hook["path"]]]
-        records += [f"HOOKENV={e}" for e in hook.get("env") or ()]
+        if "env" in hook:
+            records += [f"HOOKENV={e}" for e in hook["env"]]
+        else:  # runc runs it with its own environment, which is the process's by then
+            records.append("HOOKPROCENV=1")
         if hook.get("timeout"):
             records.append(f"HOOKTIMEOUT={hook['timeout']}")
     if records:

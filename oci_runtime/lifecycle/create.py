@@ -51,7 +51,8 @@ class CreateOptions:
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
-        # An already connected console socket (used by `run` to relay a pty itself).
+        # An already connected console socket (used by `run` to relay a pty itself:
+        # the pty gets ONLCR cleared, as runc's relay does).
         self.console_connection = console_connection
 
 

@@ -80,6 +80,9 @@ def build_process(config, opts, args):
     if opts.additional_gids:
         process.setdefault("user", {"uid": 0, "gid": 0})["additionalGids"] = [int(g) for g in opts.additional_gids]
     if opts.caps:
+        # runc 1.1.5's exec.go: bounding, effective, permitted and ambient, not
+        # inheritable (CVE-2022-29162); so the ambient entry is raised only where the
+        # config's inheritable already has it (capabilities.raisable_ambient).
         caps = process.setdefault("capabilities", {})
         for name in ("bounding", "effective", "permitted", "ambient"):
             caps[name] = list(dict.fromkeys((caps.get(name) or []) + opts.caps))
@@ -103,7 +106,7 @@ def _namespaces_to_join(pid):
     return joins
 
 
-def _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd):
+def _child(fd, cgroup, process, joins, waiter_fd, console, relayed, decided, lock_fd):
     """The first child: joins the cgroups and namespaces, forks into the pid namespace."""
     def body():
         hide_from_container()
@@ -120,20 +123,21 @@ def _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd):
             os.setresuid(0, 0, 0)
         pid = os.fork()
         if pid == 0:
-            child_guard(fd, lambda: _final(fd, process, waiter_fd, console, decided))
+            child_guard(fd, lambda: _final(fd, process, waiter_fd, console, relayed, decided))
         send(fd, "pid", pid=pid)
 
     child_guard(fd, body)
 
 
-def _final(fd, process, waiter_fd, console, decided):
+def _final(fd, process, waiter_fd, console, relayed, decided):
+    """``relayed``: exec relays the pty itself (no --console-socket)."""
     faults.point("exec:in-container")  # visible in the container's pid namespace from here
     if console is not None:
         from oci_runtime.rootfs import console as terminal  # loaded by _spawn before the fork
         from oci_runtime.rootfs.inroot import Root
 
         with Root.of_directory("/") as root:  # setns(mnt) made it the container's
-            terminal.setup_terminal(console, process, root, bind_console=False)
+            terminal.setup_terminal(console, process, root, bind_console=False, relayed=relayed)
     waiter_plan.apply_rlimits(process["rlimits"])
     if "umask" in process["user"]:
         os.umask(process["user"]["umask"])
@@ -215,7 +219,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
         import oci_runtime.procfs  # noqa: F401 - the child needs it and may not import
     try:
         pid = fork_with_channel(
-            lambda fd: _child(fd, cgroup, process, joins, waiter_fd, console, decided, lock_fd),
+            lambda fd: _child(fd, cgroup, process, joins, waiter_fd, console, relay is not None, decided, lock_fd),
             lambda reader, child: _AwaitProcess(reader, child, st, seccomp_profile).run())
     finally:
         os.close(waiter_fd)

@@ -145,7 +145,8 @@ def _init(fd, spawn):
         if spawn.console is not None:
             from oci_runtime.rootfs import console  # loaded by Spawn.load_modules
 
-            console.setup_terminal(spawn.console, process, root)
+            # console_connection is run's own relay (no --console-socket).
+            console.setup_terminal(spawn.console, process, root, relayed=opts.console_connection is not None)
         waiter_plan.make_cwd(root, process.get("cwd", "/"))  # before a read-only root, as runc
         assemble.finish(config, root)
     process_attributes.apply(config, shim)

@@ -10,10 +10,12 @@ The terminal is rootfs/console.py's.
 """
 import fcntl
 import os
+import stat
 
 from oci_runtime import capabilities, process_attributes, shim
 from oci_runtime import config as config_mod
 from oci_runtime.errors import ConfigError, OCIError
+from oci_runtime.rootfs import inroot
 
 WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
@@ -87,14 +89,24 @@ def make_cwd(root, cwd):
 
 
 def environment(process, listen_fds=0):
+    """The process's environment as runc builds it: the config's entries plus
+    the ones the runtime adds, each name once (the last value wins, at the
+    place of its first entry), and HOME, when unset or empty, the user's home
+    in the container's /etc/passwd.  Called in the container's root (after
+    pivot_root, or exec's setns into its mount namespace)."""
     env = list(process["env"])
-    if not any(e.startswith("HOME=") for e in env):
-        env.append(f"HOME={home_of(process.get('user', {}).get('uid', 0))}")
     if os.environ.get("NOTIFY_SOCKET") and not any(e.startswith("NOTIFY_SOCKET=") for e in env):
         env.append(f"NOTIFY_SOCKET={NOTIFY_SOCKET_IN_CONTAINER}")
     if listen_fds:
         env += [f"LISTEN_FDS={listen_fds}", "LISTEN_PID=1"]
-    return env
+    values = {}
+    for entry in env:  # config.py made sure each has a "="
+        name, _, value = entry.partition("=")
+        values[name] = value
+    if not values.get("HOME"):
+        with inroot.Root.of_directory("/") as root:
+            values["HOME"] = home_of(process["user"].get("uid", 0), root)
+    return [f"{name}={value}" for name, value in values.items()]
 
 
 def listen_fds():
@@ -109,16 +121,31 @@ def listen_fds():
     return int(count)
 
 
-def home_of(uid):
-    """HOME from the container's /etc/passwd, as runc sets it when env has none."""
+PASSWD_READ_LIMIT = 16 << 20  # more than any real /etc/passwd; past it, lines are not read
+
+
+def home_of(uid, root):
+    """HOME for ``uid`` from the /etc/passwd of the container's ``root``
+    (inroot.Root), "/" when it has none, as runc.  The file is the image's:
+    it is opened through the root's descriptor (its links stay inside), only
+    if it is a regular file (a FIFO there must not stall the init), and what
+    it says decides only this process's HOME."""
     try:
-        with open("/etc/passwd") as f:
-            for line in f:
-                fields = line.rstrip("\n").split(":")
-                if len(fields) >= 6 and fields[2] == str(uid):
-                    return fields[5] or "/"
+        fd = root.open("/etc/passwd", os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
-        pass
+        return "/"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "/"
+        text = os.read(fd, PASSWD_READ_LIMIT)
+    except OSError:
+        return "/"
+    finally:
+        os.close(fd)
+    for line in text.split(b"\n"):
+        fields = line.split(b":")
+        if len(fields) >= 6 and fields[2] == str(uid).encode():
+            return os.fsdecode(fields[5]) or "/"
     return "/"
 
 
@@ -177,6 +204,16 @@ class HostDecisions:
         if process.get("noNewPrivileges"):
             records.append("NNP=1")
         self.records = records
+        self.seccomp_step = seccomp_step(process)
+
+
+def seccomp_step(process):
+    """Where the C waiter loads linux.seccomp, runc's order: without
+    no_new_privs loading needs CAP_SYS_ADMIN, so before the user switch drops
+    it; with it, after no_new_privs and the exec label, before "ready": a filter
+    the kernel refuses fails create, a notify filter's fd reaches create while
+    it waits, and startContainer hooks run under the filter, as under runc."""
+    return "before-ready" if process.get("noNewPrivileges") else "before-user-switch"
 
 
 def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), proc_handle=None):
@@ -196,7 +233,8 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     if decided.seccomp_plan is not None:
         seccomp_fd, seccomp_flags = decided.seccomp_plan
         os.set_inheritable(seccomp_fd, True)
-        records += [f"SECCOMP={seccomp_fd}", f"SECCOMP_FLAGS={seccomp_flags}"]
+        records += [f"SECCOMP={seccomp_fd}", f"SECCOMP_FLAGS={seccomp_flags}",
+                    f"SECCOMP_STEP={decided.seccomp_step}"]
     records += [f"ARG={a}" for a in process["args"]]
     records += [f"ENV={e}" for e in env]
     records += hook_records

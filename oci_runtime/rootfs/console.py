@@ -8,8 +8,10 @@ devpts (CVE-2025-52565); /dev/console is created O_EXCL|O_NOFOLLOW and the pty
 is bound onto it descriptor to descriptor.  Used by create's init and by exec
 (which does not bind /dev/console).
 """
+import errno
 import os
 import stat
+import termios
 
 from oci_runtime import shim
 from oci_runtime import sockets as socket  # socket without its enum imports
@@ -19,9 +21,10 @@ UNIX98_PTY_SLAVE_MAJORS = (136, 143)
 DEVPTS_SUPER_MAGIC = 0x1CD1
 
 
-def setup_terminal(console, process, root, bind_console=True):
+def setup_terminal(console, process, root, bind_console=True, relayed=False):
     """Open a pty in the container's devpts, send its master to --console-socket,
     make the slave the controlling terminal and stdio, bind it to /dev/console.
+    ``relayed``: the runtime itself relays this pty (no --console-socket).
     Runs after the switch into the container's root (``root``, an inroot.Root on
     it): every module it needs is imported at the top."""
     master, slave, slave_name = open_pty(root)
@@ -30,6 +33,9 @@ def setup_terminal(console, process, root, bind_console=True):
         size = process.get("consoleSize")
         if size:
             shim.set_window_size(slave, size["height"], size["width"])
+        if relayed:
+            clear_onlcr(slave)
+        give_to_user(slave, process["user"].get("uid", 0))
         socket.send_fds(console, [slave_name.encode()], [master])
     finally:
         os.close(master)
@@ -57,6 +63,32 @@ def open_pty(root):
     except OSError as exc:
         os.close(master)
         raise OCIError(f"the container's /dev/ptmx did not give a pty: {exc.strerror}") from None
+
+
+def clear_onlcr(slave):
+    """No "\\n" -> "\\r\\n" on output, as runc sets the pty it relays itself
+    (a --console-socket receiver decides for its own pty, as under runc).  Done
+    before the master leaves, so the process's first line is already plain."""
+    try:
+        attrs = termios.tcgetattr(slave)
+        attrs[1] &= ~termios.ONLCR
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    except termios.error as exc:
+        raise OCIError(f"clearing ONLCR on the container's pty: {exc.args[-1]}") from None
+
+
+def give_to_user(slave, uid):
+    """The pty belongs to the process's user, so it can use its own terminal;
+    the group stays the one devpts gave it (its gid= option, tty), as runc's
+    fixStdioPermissions.  Like runc, an owner this user namespace cannot map
+    (EINVAL, EPERM) or a read-only /dev (EROFS) leaves it as it is."""
+    if os.fstat(slave).st_uid == uid:
+        return
+    try:
+        os.fchown(slave, uid, -1)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EPERM, errno.EROFS):
+            raise OCIError(f"giving the container's pty to uid {uid}: {exc.strerror}") from None
 
 
 def check_pty_slave(fd):
