@@ -575,12 +575,17 @@ int main(int argc, char **argv)
      * or after no_new_privs and the exec label, before "ready" -- so a filter
      * that cannot load fails create, a notify filter's fd reaches create while
      * it is there, and startContainer hooks run under the filter (runc's order). */
-    if (p.seccomp_fd >= 0 && p.seccomp_step == SECCOMP_BEFORE_USER_SWITCH) load_seccomp(&p);
+    /* The cwd check (getcwd, CVE-2024-21626) comes before the filter: a profile may
+     * deny getcwd (runtime-tools linux_seccomp).  Entered as root, the directory is
+     * the one the user will be in; one only the user can enter is checked after
+     * the switch, under the filter. */
     int entered = p.cwd ? chdir_as_root(p.cwd) : 0;
+    if (entered) verify_cwd(p.cwd, entered);
+    if (p.seccomp_fd >= 0 && p.seccomp_step == SECCOMP_BEFORE_USER_SWITCH) load_seccomp(&p);
     if (p.has_caps) drop_bounding_set(&p);
     switch_user(&p);
     if (p.has_caps) set_capabilities(&p);
-    if (p.cwd) verify_cwd(p.cwd, entered);
+    if (p.cwd && !entered) verify_cwd(p.cwd, entered);
     if (p.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
     if (p.lsm_path) write_lsm_label(&p);
     if (p.seccomp_fd >= 0 && p.seccomp_step == SECCOMP_BEFORE_READY) load_seccomp(&p);
