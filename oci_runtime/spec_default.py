@@ -1,7 +1,12 @@
-"""The default config.json written by `oci-runtime spec`, modelled on runc's.
+"""The default config.json written by `oci-runtime spec`: what `runc spec` writes.
+
+The same document as runc's (current runc: no ambient or inheritable
+capabilities; the cgroup namespace only on a pure cgroup v2 host, where it is
+what makes /sys/fs/cgroup the container's own), except ociVersion and the
+hostname, which is this program's name where runc's is "runc".
 
 Kept as data in a function (not a JSON file) so `spec` needs no file lookup;
-tests check it against specs/config.schema.json.
+tests check it against specs/config.schema.json and against `runc spec`.
 """
 from oci_runtime import OCI_VERSION
 
@@ -10,7 +15,7 @@ _DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 MASKED_PATHS = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-    "/proc/scsi", "/sys/devices/virtual/powercap",
+    "/proc/scsi",
 ]
 READONLY_PATHS = [
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -18,6 +23,9 @@ READONLY_PATHS = [
 
 
 def default_spec(rootless=False):
+    namespaces = ["pid", "network", "ipc", "uts", "mount"]
+    if _pure_cgroup_v2():
+        namespaces.append("cgroup")
     spec = {
         "ociVersion": OCI_VERSION,
         "process": {
@@ -53,7 +61,7 @@ def default_spec(rootless=False):
         ],
         "linux": {
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")],
+            "namespaces": [{"type": t} for t in namespaces],
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
         },
@@ -61,6 +69,12 @@ def default_spec(rootless=False):
     if rootless:
         _make_rootless(spec)
     return spec
+
+
+def _pure_cgroup_v2():
+    from oci_runtime import cgroups
+
+    return cgroups.host_layout().mode == "unified"
 
 
 def _make_rootless(spec):

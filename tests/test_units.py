@@ -395,3 +395,29 @@ def test_cli_good_unit_flags_reach_the_container_lookup(tmp_path, argv):
     result = subprocess.run([RUNTIME, "--root", str(tmp_path), *argv, "no-such-container"],
                             capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr == "container does not exist\n"
+
+
+def test_spec_is_what_runc_spec_writes(tmp_path):
+    """The same document as `runc spec` (here, and on the host's cgroup layout), but
+    for ociVersion and the hostname (this program's name where runc's is "runc")."""
+    import shutil
+
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    subprocess.run([RUNTIME, "spec", "--bundle", str(ours)], check=True)
+    config = json.loads((ours / "config.json").read_text())
+    pure_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    assert [ns["type"] for ns in config["linux"]["namespaces"]] == \
+        ["pid", "network", "ipc", "uts", "mount"] + ["cgroup"] * pure_v2
+    assert "ambient" not in config["process"]["capabilities"] and config["hostname"] == "oci-runtime"
+    if not shutil.which("runc"):
+        return
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    subprocess.run(["runc", "spec"], cwd=theirs, check=True)
+    reference = json.loads((theirs / "config.json").read_text())
+    for document in (config, reference):
+        document.pop("ociVersion")
+        document.pop("hostname")
+        document["process"]["capabilities"].pop("ambient", None)  # runc 1.1 lists them; current runc does not
+    assert config == reference
