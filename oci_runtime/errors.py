@@ -9,10 +9,17 @@ class OCIError(Exception):
 
 
 class ConfigError(OCIError):
-    """config.json is malformed; the message names the JSON path of the problem."""
+    """config.json is malformed; the message names the JSON path of the problem.
+
+    The text starts with "invalid configuration: ", the phrase engines and scripts
+    look for in a rejected config (runc's and crun's wording), then our precise
+    part: ``config.json: <json path>: <what is wrong>``."""
+
+    PHRASE = "invalid configuration: "
 
     def __init__(self, path, message):
-        super().__init__(f"config.json: {path}: {message}" if path else f"config.json: {message}")
+        where = f"config.json: {path}: " if path else "config.json: "
+        super().__init__(f"{self.PHRASE}{where}{message}")
         self.json_path = path
 
 

@@ -94,12 +94,14 @@ def test_invalid_id(rt, bad_id):
 
 def test_unknown_namespace_type(rt):
     bundle = rt.bundle(edit=lambda c: c["linux"]["namespaces"].append({"type": "bogus"}))
-    assert_failed_cleanly(rt, create(rt, bundle), "linux.namespaces[6].type", "bogus")
+    last = len(rt.read_config(bundle)["linux"]["namespaces"]) - 1
+    assert_failed_cleanly(rt, create(rt, bundle), f"linux.namespaces[{last}].type", "bogus")
 
 
 def test_duplicate_namespace(rt):
     bundle = rt.bundle(edit=lambda c: c["linux"]["namespaces"].append({"type": "pid"}))
-    assert_failed_cleanly(rt, create(rt, bundle), "linux.namespaces[6].type", "duplicate namespace")
+    last = len(rt.read_config(bundle)["linux"]["namespaces"]) - 1
+    assert_failed_cleanly(rt, create(rt, bundle), f"linux.namespaces[{last}].type", "duplicate namespace")
 
 
 def test_namespace_path_of_the_wrong_type(rt):

@@ -149,7 +149,7 @@ def test_notify_configs_that_cannot_work_are_refused(seccomp, field):
 
     with pytest.raises(ConfigError) as caught:
         seccomp_mod.check(seccomp)
-    assert str(caught.value).startswith(f"config.json: {field}")
+    assert str(caught.value).startswith(f"invalid configuration: config.json: {field}")
 
 
 @pytest.mark.parametrize("nnp", [True, False])

@@ -82,7 +82,7 @@ def check_fails(config, path, phrase):
         config_mod.check(config)
     assert info.value.json_path == path, str(info.value)
     assert phrase in str(info.value)
-    assert str(info.value).startswith(f"config.json: {path}: ")
+    assert str(info.value).startswith(f"invalid configuration: config.json: {path}: ")
 
 
 def test_minimal_and_default_configs_pass():

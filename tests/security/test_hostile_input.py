@@ -55,7 +55,7 @@ def test_one_bad_field_gives_a_config_error_naming_a_path(path, value):
     try:
         config_mod.check(document)
     except ConfigError as exc:
-        assert str(exc).startswith("config.json: ")
+        assert str(exc).startswith("invalid configuration: config.json: ")
         assert exc.json_path is not None
 
 
