@@ -230,8 +230,8 @@ def send_to_listener(seccomp, listener_fd, pid, state_doc):
             sock.connect(path)
             socket.send_fds(sock, [json.dumps(message).encode()], [listener_fd])
     except OSError as exc:
-        raise OCIError(f"linux.seccomp.listenerPath: sending the seccomp notify fd to {path}: "
-                       f"{exc.strerror or exc}") from None
+        raise OCIError(f"linux.seccomp.listenerPath: failed to connect with seccomp agent specified in the "
+                       f"seccomp profile: sending the notify fd to {path}: {exc.strerror or exc}") from None
 
 
 def _add_rule(lib, ffi, ctx, action, number, args, where):

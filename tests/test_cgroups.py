@@ -199,7 +199,28 @@ def test_joining_a_busy_cgroup_is_refused(rt):
     second = rt.bundle(["true"], edit=lambda c: c["linux"].update(cgroupsPath=path))
     result = rt.cmd("create", "-b", str(second), rt.new_id())
     assert result.returncode == 1 and "already has processes" in result.stderr
+    assert "container's cgroup is not empty: 1 process(es) found" in result.stderr  # runc's phrase
     assert rt.state(first_id)["status"] == "created"  # the first container is untouched
+
+
+@v1_only
+def test_joining_a_frozen_cgroup_is_refused_with_runcs_phrase(rt):
+    bundle = rt.bundle(["true"])
+    path = rt.read_config(bundle)["linux"]["cgroupsPath"].lstrip("/")
+    frozen = os.path.join(CGROUP_ROOT, "freezer", path)
+    os.makedirs(frozen)
+    try:
+        with open(os.path.join(frozen, "freezer.state"), "w") as f:
+            f.write("FROZEN")
+        result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+        assert result.returncode == 1, result.stderr
+        assert "linux.cgroupsPath: container's cgroup unexpectedly frozen" in result.stderr
+        assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+    finally:
+        with open(os.path.join(frozen, "freezer.state"), "w") as f:
+            f.write("THAWED")
+        os.rmdir(frozen)
+        os.rmdir(os.path.dirname(frozen))
 
 
 def test_hugepage_limits(rt):

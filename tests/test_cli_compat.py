@@ -324,3 +324,27 @@ def test_checkpoint_and_restore_check_runcs_flags_then_refuse_clearly(rt, runc, 
     assert not os.path.exists(rt.state_dir("restored"))
     missing = rt.cmd("restore", "-b", str(bundle), "restored", global_args=("--criu", "/nonexistent/criu"))
     assert missing.returncode == 1 and "'/nonexistent/criu' was not found" in missing.stderr
+
+
+EXEC_ERRORS = [  # args[0], the part of runc's message engines match (containerd's CRI: 127 / 126)
+    ("/nonexistent", 'exec: "/nonexistent": stat /nonexistent: no such file or directory'),
+    ("no-such-program", 'exec: "no-such-program": executable file not found in $PATH'),
+    ("/etc/passwd", 'exec: "/etc/passwd": permission denied'),
+    ("/etc", 'exec: "/etc": permission denied'),
+]
+
+
+@pytest.mark.parametrize("program, phrase", EXEC_ERRORS, ids=[p for p, _ in EXEC_ERRORS])
+def test_exec_errors_carry_runcs_phrases(rt, runc, program, phrase):
+    """`run` of a program that cannot be exec'd fails at create with runc's words
+    and no prefix of ours before them; `exec` adds runc's "exec failed: "."""
+    bundle = rt.bundle([program])
+    ours = rt.cmd("run", "-b", str(bundle), rt.new_id())
+    assert ours.returncode == 1 and ours.stderr.startswith(phrase), ours.stderr
+    container_id = rt.create(rt.bundle(["sleep", "30"]))
+    rt.api.start(container_id)
+    in_exec = rt.cmd("exec", container_id, program)
+    assert in_exec.returncode == 255 and in_exec.stderr.startswith(f"exec failed: {phrase}"), in_exec.stderr
+    if runc:
+        reference = runc.cmd("run", "-b", str(runc.bundle([program])), runc.new_id())
+        assert reference.returncode == 1 and phrase in reference.stderr.replace('\\"', '"')

@@ -131,6 +131,7 @@ def test_an_absent_listener_fails_create_and_leaves_nothing(rt, tmp_path):
     result = rt.cmd("create", "--bundle", str(bundle), container_id)
     assert result.returncode == 1
     assert "linux.seccomp.listenerPath" in result.stderr and "nobody.sock" in result.stderr
+    assert "failed to connect with seccomp agent" in result.stderr  # runc's phrase
     assert not os.path.exists(rt.state_dir(container_id))
 
 

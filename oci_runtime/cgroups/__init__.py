@@ -223,11 +223,14 @@ class Cgroup:
         """An existing cgroup may be joined only if it is empty and not frozen (the spec
         lets a runtime refuse; sharing a cgroup with running processes would mix
         their limits, stats and kill --all with ours)."""
-        if self.pids():
-            directory = next(iter(self.paths.values()))
-            raise OCIError(f"config.json: linux.cgroupsPath: cgroup {directory} already has processes")
+        directory = next(iter(self.paths.values()), "")
+        pids = self.pids()
+        if pids:  # runc's phrases first: engines match them
+            raise OCIError(f"config.json: linux.cgroupsPath: container's cgroup is not empty: {len(pids)} "
+                           f"process(es) found (cgroup {directory} already has processes: use another cgroup)")
         if self.is_frozen():
-            raise OCIError("config.json: linux.cgroupsPath: the existing cgroup is frozen")
+            raise OCIError("config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen (the existing "
+                           f"cgroup {directory} is frozen: thaw it or use another cgroup)")
 
     def enter(self, pid):
         """Move ``pid`` (in the writer's pid namespace) into every directory."""

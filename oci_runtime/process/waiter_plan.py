@@ -150,11 +150,20 @@ def home_of(uid, root):
 
 
 def find_executable(name, env, cwd):
-    """Resolve args[0] inside the container as execvp would, with the container's PATH."""
+    """Resolve args[0] inside the container as execvp would, with the container's PATH.
+    The errors are runc's (Go's exec.LookPath): engines map "no such file or
+    directory", "executable file not found" and "permission denied" to exit
+    statuses 127 and 126."""
     if "/" in name:
         path = name if name.startswith("/") else os.path.join(cwd, name)
-        if not os.path.exists(path):
-            raise OCIError(f'exec: "{name}": stat {name}: no such file or directory')
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise OCIError(f'exec: "{name}": stat {name}: no such file or directory') from None
+        except OSError as exc:
+            raise OCIError(f'exec: "{name}": stat {name}: {exc.strerror.lower()}') from None
+        if stat.S_ISDIR(mode) or not mode & 0o111:  # Go's LookPath: a directory is "permission denied" too
+            raise OCIError(f'exec: "{name}": permission denied')
         return path
     search = ""
     for entry in env:
