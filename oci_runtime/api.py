@@ -131,18 +131,21 @@ class Runtime:
     def exec(self, container_id: str, args: list | None = None, *, process: dict | None = None,
              env: tuple = (), cwd: str = "", user: str = "", tty: bool = False, detach: bool = False,
              console_socket: str = "", pid_file: str = "", additional_gids: tuple = (), caps: tuple = (),
-             no_new_privs: bool = False, preserve_fds: int = 0) -> int:
+             no_new_privs: bool = False, preserve_fds: int = 0, ignore_paused: bool = False,
+             cgroup: tuple = ()) -> int:
         """Run ``args`` in the container (its config.process with these overrides), or
         a whole runtime-spec ``process`` object.  Returns the exit status, or 0 with
-        ``detach``.  A process that cannot be started raises OCIError (the CLI turns
-        it into runc's "exec failed: ..." and exit status 255)."""
+        ``detach``.  ``cgroup``: exec --cgroup's values ("sub", "memory:sub"): existing
+        sub-cgroups of the container's to run in.  A process that cannot be started
+        raises OCIError (the CLI turns it into runc's "exec failed: ..." and 255)."""
         from oci_runtime.lifecycle.execute import ExecOptions, execute
 
         if process is not None:
             config_mod.check_process(process)
         opts = ExecOptions(console_socket=console_socket, pid_file=pid_file, detach=detach,
                            preserve_fds=preserve_fds, tty=tty, env=env, cwd=cwd, user=user,
-                           additional_gids=additional_gids, caps=caps, no_new_privs=no_new_privs)
+                           additional_gids=additional_gids, caps=caps, no_new_privs=no_new_privs,
+                           ignore_paused=ignore_paused, cgroup=cgroup)
         return execute(self.root, container_id, opts, args=list(args or ()), process=process,
                        forward_signals=False)
 

@@ -148,7 +148,8 @@ COMMANDS = {
                  Flag(("apparmor",), "str", "accepted for runc compatibility (no AppArmor)", ""),
                  Flag(("ignore-paused",), "bool", "allow exec in a paused container (the process "
                       "starts when the container is resumed)", False),
-                 Flag(("cgroup",), "list", "accepted for runc compatibility", None)),
+                 Flag(("cgroup",), "list", "run the process in an (existing) sub-cgroup(s). Format is "
+                      "[<controller>:]<cgroup>.", None)),
                 1, -1, stop_at_positional=True, module="exec_"),
         Command("pause", "pause <container-id>", "suspend all processes in the container",
                 (), 1, 1, module="pause"),

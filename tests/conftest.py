@@ -148,6 +148,14 @@ class Runtime:
     def state_dir(self, container_id):
         return os.path.join(self.root, container_id)
 
+    @staticmethod
+    def with_cgroup_namespace(config):
+        """An edit: add a new cgroup namespace (the default spec has one only on a
+        pure cgroup v2 host, as runc's), for tests about what the container sees of
+        its own cgroup."""
+        if not any(ns["type"] == "cgroup" for ns in config["linux"]["namespaces"]):
+            config["linux"]["namespaces"].append({"type": "cgroup"})
+
     @property
     def api(self):
         """The Python API on this test's --root, for steps whose subject is not the

@@ -1,14 +1,17 @@
 """`exec`: another process in the container's namespaces, cgroups and rootfs."""
 import json
 import os
+import tempfile
 import time
 
 import pytest
 
+from conftest import wait_for
+
 
 @pytest.fixture
 def container(rt):
-    bundle = rt.bundle(["sleep", "60"], edit=lambda c: c.update(hostname="exec-box"))
+    bundle = rt.bundle(["sleep", "60"], edit=lambda c: (c.update(hostname="exec-box"), rt.with_cgroup_namespace(c)))
     container_id = rt.create(bundle)
     rt.api.start(container_id)
     return container_id
@@ -93,3 +96,58 @@ def test_exec_in_a_stopped_container_fails(rt):
     assert result.returncode == 255 and "exec failed: cannot exec in a stopped container" in result.stderr
     missing = rt.cmd("exec", "no-such-container", "true")
     assert missing.returncode == 255 and "exec failed: container does not exist" in missing.stderr
+
+
+def _container_cgroup_dirs(rt, bundle):
+    """The container's cgroup directory in every hierarchy that has one."""
+    relative = rt.read_config(bundle)["linux"]["cgroupsPath"].lstrip("/")
+    found = []
+    for name in sorted(os.listdir("/sys/fs/cgroup")):
+        top = os.path.join("/sys/fs/cgroup", name)
+        for candidate in (os.path.join(top, relative), os.path.join("/sys/fs/cgroup", relative)):
+            if os.path.isdir(candidate) and candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def test_exec_cgroup_joins_existing_sub_cgroups_as_runc(rt):
+    """exec --cgroup [CONTROLLER:]PATH: the process runs in a sub-cgroup of the
+    container's (what /proc/self/cgroup says inside); a path leading out of the
+    container's cgroup or one that does not exist is refused; kill --all, ps and
+    delete --force see and remove what is in the sub-cgroups."""
+    bundle = rt.bundle(["sleep", "60"])
+    container_id = rt.create(bundle)
+    rt.api.start(container_id)
+    dirs = _container_cgroup_dirs(rt, bundle)
+    for directory in dirs:
+        os.mkdir(os.path.join(directory, "sub"))
+        for name in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset sub-cgroup takes no task while empty
+            if os.path.exists(os.path.join(directory, name)):
+                with open(os.path.join(directory, name)) as parent, \
+                        open(os.path.join(directory, "sub", name), "w") as own:
+                    own.write(parent.read().strip())
+    lines = rt.cmd("exec", "--cgroup", "sub", container_id, "cat", "/proc/self/cgroup", check=True).stdout.split()
+    assert lines and all(line.endswith("/sub") for line in lines), lines
+    if os.path.isdir("/sys/fs/cgroup/memory"):  # v1: one controller's hierarchy alone
+        lines = rt.cmd("exec", "--cgroup", "memory:sub", container_id, "cat", "/proc/self/cgroup",
+                       check=True).stdout.split()
+        assert [line.endswith("/sub") for line in lines if ":memory:" in line] == [True]
+        assert not [line for line in lines if ":pids:" in line and line.endswith("/sub")]
+    for bad, phrase in (("../escape", "bad sub cgroup path: ../escape"), ("sub/../../x", "bad sub cgroup path"),
+                        ("missing", "does not exist")):
+        result = rt.cmd("exec", "--cgroup", bad, container_id, "true")
+        assert result.returncode == 255 and "exec failed: " in result.stderr and phrase in result.stderr, \
+            result.stderr
+    for args, phrase in ((["--cgroup", "a", "--cgroup", "b"], "(missing <controller>: prefix)"),
+                         (["--cgroup", ":x"], "(empty <controller> prefix)"),
+                         (["--cgroup", "memory:a", "--cgroup", "memory:b"], "controller memory specified multiple")):
+        result = rt.cmd("exec", *args, container_id, "true")
+        assert result.returncode == 255 and "invalid --cgroup argument" in result.stderr and phrase in result.stderr
+    detached = tempfile.mktemp(dir=rt.tmp)
+    rt.cmd("exec", "-d", "--pid-file", detached, "--cgroup", "sub", container_id, "sleep", "60", check=True)
+    pid = int(open(detached).read())
+    rt.pids.add(pid)
+    assert pid in rt.api.pids(container_id)  # ps / kill --all reach the sub-cgroup
+    rt.api.delete(container_id, force=True)  # removes the sub-cgroups too
+    assert not any(os.path.exists(directory) for directory in dirs)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"))

@@ -346,8 +346,9 @@ def test_config_from_the_image(tmp_path):
     assert spec["annotations"]["org.example.team"] == "infra"
     assert spec["annotations"]["org.opencontainers.image.stopSignal"] == "SIGQUIT"
     assert spec["root"] == {"path": "rootfs", "readonly": True}  # spec's defaults otherwise
-    assert spec["linux"]["namespaces"] == [{"type": t} for t in
-                                           ("pid", "network", "ipc", "uts", "mount", "cgroup")]
+    from oci_runtime.spec_default import default_spec
+
+    assert spec["linux"]["namespaces"] == default_spec()["linux"]["namespaces"]
 
 
 @pytest.mark.parametrize("user,want", [

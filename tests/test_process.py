@@ -202,7 +202,7 @@ def test_standard_mounts(rt):
 
 
 def test_container_sees_its_own_cgroup_only(rt):
-    bundle = rt.bundle(["sh", "-c", "cat /proc/self/cgroup; ls /sys/fs/cgroup"])
+    bundle = rt.bundle(["sh", "-c", "cat /proc/self/cgroup; ls /sys/fs/cgroup"], edit=rt.with_cgroup_namespace)
     out = rt.run(bundle).stdout
     for line in out.splitlines():
         if line.count(":") == 2:
@@ -279,7 +279,7 @@ def test_no_mount_namespace_is_refused_and_the_host_untouched(rt):
 def test_namespaces_are_new_unless_joined(rt):
     names = ("pid", "uts", "ipc", "net", "mnt", "cgroup")
     script = "; ".join(f"readlink /proc/self/ns/{n}" for n in names)
-    out = rt.run(rt.bundle(["sh", "-c", script])).stdout.split()
+    out = rt.run(rt.bundle(["sh", "-c", script], edit=rt.with_cgroup_namespace)).stdout.split()
     for name, seen in zip(names, out):
         assert seen != os.readlink(f"/proc/self/ns/{name}"), name
 

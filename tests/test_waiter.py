@@ -177,7 +177,7 @@ def test_exec_with_too_many_args_is_refused(rt):
     container_id = rt.create(bundle)
     result = rt.cmd("exec", container_id, "true", *(["x"] * MAX_ITEMS))
     assert result.returncode == 255
-    assert (f"exec failed: config.json: process.args: has {MAX_ITEMS + 1} entries; "
+    assert (f"exec failed: invalid configuration: config.json: process.args: has {MAX_ITEMS + 1} entries; "
             f"at most {MAX_ITEMS} are supported") in result.stderr, result.stderr
 
 

@@ -232,6 +232,30 @@ class Cgroup:
             raise OCIError("config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen (the existing "
                            f"cgroup {directory} is frozen: thaw it or use another cgroup)")
 
+    def within(self, subs):
+        """This driver on existing sub-cgroups of the container's cgroups (exec
+        --cgroup): ``subs`` maps a controller, or "" for every hierarchy, to a path
+        relative to the container's cgroup.  A path leading out of it is refused
+        (runc's "bad sub cgroup path"), as is one that does not exist."""
+        paths = dict(self.paths)
+        for controller, sub in subs.items():
+            keys = list(paths) if not controller else [key for key in paths if key != V2_KEY
+                                                       and controller in key.replace("name=", "").split(",")]
+            if not keys:
+                raise OCIError(f"--cgroup {controller}:{sub}: unknown controller {controller} in this container's "
+                               "cgroups (on cgroup v2 give the path alone: --cgroup PATH)")
+            for key in keys:
+                base = self.paths[key]
+                target = os.path.normpath(os.path.join(base, sub))
+                if target != base and not target.startswith(base.rstrip("/") + "/"):
+                    raise OCIError(f"--cgroup: bad sub cgroup path: {sub} (it leads out of the container's "
+                                   "cgroup)")
+                if not os.path.isdir(target):
+                    raise OCIError(f"--cgroup: sub-cgroup {target} does not exist (exec joins an existing one: "
+                                   "create it first)")
+                paths[key] = target
+        return type(self)(paths)
+
     def enter(self, pid):
         """Move ``pid`` (in the writer's pid namespace) into every directory."""
         for directory in self.paths.values():
@@ -244,13 +268,21 @@ class Cgroup:
                 raise OCIError(f"joining cgroup {directory}: {exc.strerror}{hint}") from None
 
     def pids(self):
-        """Pids in the container's cgroup (from one hierarchy: all hold the same tasks)."""
+        """Pids in the container's cgroup and its sub-cgroups (exec --cgroup makes
+        processes there), from one hierarchy: all hold the same tasks."""
         for directory in self._pid_sources():
             try:
                 with open(os.path.join(directory, "cgroup.procs")) as f:
-                    return [int(line) for line in f.read().split()]
+                    found = [int(line) for line in f.read().split()]
             except FileNotFoundError:
                 continue
+            for sub in _sub_cgroups(directory):
+                try:
+                    with open(os.path.join(sub, "cgroup.procs")) as f:
+                        found += [int(line) for line in f.read().split()]
+                except FileNotFoundError:
+                    pass
+            return found
         return []
 
     def _pid_sources(self):
@@ -261,6 +293,8 @@ class Cgroup:
         The parents it made go with cgroups.parents.remove_unused, under its lock."""
         deadline = time.monotonic() + timeout
         for directory in self.paths.values():
+            for sub in reversed(_sub_cgroups(directory)):  # the deepest first
+                _rmdir_retrying(sub, deadline)
             _rmdir_retrying(directory, deadline)
 
     # ------------------------------------------------------------ built on the above
@@ -283,6 +317,20 @@ class Cgroup:
         from oci_runtime.cgroups import stats
 
         return stats.collect(self)
+
+
+def _sub_cgroups(directory):
+    """Every cgroup below ``directory``, parents before their children."""
+    found = []
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            found.append(entry.path)
+            found += _sub_cgroups(entry.path)
+    return found
 
 
 def _rmdir_retrying(directory, deadline):

@@ -35,7 +35,8 @@ class ExecOptions:
     a whole process object is given."""
 
     def __init__(self, console_socket="", pid_file="", detach=False, preserve_fds=0, tty=False, env=(),
-                 cwd="", user="", additional_gids=(), caps=(), no_new_privs=False, ignore_paused=False):
+                 cwd="", user="", additional_gids=(), caps=(), no_new_privs=False, ignore_paused=False,
+                 cgroup=()):
         self.console_socket = console_socket
         self.pid_file = pid_file
         self.detach = detach
@@ -48,7 +49,28 @@ class ExecOptions:
         self.caps = list(caps)
         self.no_new_privs = no_new_privs
         self.ignore_paused = ignore_paused
+        self.sub_cgroups = parse_sub_cgroups(cgroup)
 
+
+def parse_sub_cgroups(args):
+    """exec --cgroup [CONTROLLER[,CONTROLLER...]:]PATH, read as runc reads it:
+    {controller: path}, "" for every hierarchy (the one form cgroup v2 takes).
+    The paths are relative to the container's cgroup (Cgroup.within checks them)."""
+    subs = {}
+    for arg in args or ():
+        controllers, sep, path = arg.partition(":")
+        if not sep:
+            if len(args) != 1:
+                raise OCIError(f"invalid --cgroup argument: {arg} (missing <controller>: prefix)")
+            subs[""] = arg
+            continue
+        for controller in controllers.split(","):
+            if not controller:
+                raise OCIError(f"invalid --cgroup argument: {arg} (empty <controller> prefix)")
+            if controller in subs:
+                raise OCIError(f"invalid --cgroup argument(s): controller {controller} specified multiple times")
+            subs[controller] = path
+    return subs
 
 def read_process_file(path):
     """exec --process FILE: a whole process object, checked like config.process."""
@@ -212,6 +234,8 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
             relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     joins = _namespaces_to_join(st.pid)
     cgroup = st.cgroup()  # made here: the child may not import the driver's module
+    if opts.sub_cgroups:
+        cgroup = cgroup.within(opts.sub_cgroups)
     waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
     seccomp_plan = waiter_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
     decided = waiter_plan.HostDecisions(process, opts.preserve_fds or 0, seccomp_plan)

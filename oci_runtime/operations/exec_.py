@@ -15,7 +15,7 @@ def main(g, opts, args):
             preserve_fds=opts["preserve_fds"] or 0, tty=bool(opts["tty"]), env=opts["env"] or (),
             cwd=opts["cwd"], user=opts["user"], additional_gids=opts["additional_gids"] or (),
             caps=opts["cap"] or (), no_new_privs=bool(opts["no_new_privs"]),
-            ignore_paused=bool(opts["ignore_paused"]))
+            ignore_paused=bool(opts["ignore_paused"]), cgroup=opts["cgroup"] or ())
         return execute(g["root"], args[0], exec_options, args=args[1:], process=process)
     except ExecFailed:
         raise
