@@ -65,11 +65,14 @@ test-v2: test-deps
 	V2VM_TIMEOUT=$${V2VM_TIMEOUT:-2400} bash $(V2VM) -c 'cd $(CURDIR) && $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(V2_TESTS)'
 
 # The opencontainers runtime-tools validation suite (not part of `make test`; see
-# docs/validation.md). RTOOLS_GOPATH must hold the suite's validation/ and
-# cmd/runtimetest/ sources: Debian's package ships only the library half.
-VALIDATION_APT := golang-go golang-github-opencontainers-runtime-tools-dev \
-                  golang-github-google-uuid-dev golang-gopkg-yaml.v2-dev bc util-linux
+# docs/validation.md). It builds an unmodified upstream runtime-tools tree (pinned
+# commit, with its vendor/ directory) under RTOOLS_GOPATH, extracted from the upstream
+# git repository RTOOLS_GIT when missing. Debian's runtime-tools package ships only the
+# library half (no validation/, no cmd/runtimetest/).
+VALIDATION_APT := golang-go git bc util-linux
 VALIDATION_RUNTIMES ?= $(CURDIR)/$(RUNTIME)
+RTOOLS_GOPATH ?= /work/rtools-src
+RTOOLS_GIT ?=
 
 validation: install
 	@missing=""; for p in $(VALIDATION_APT); do \
@@ -78,7 +81,8 @@ validation: install
 	if [ -n "$$missing" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	RUNTIMES="$(VALIDATION_RUNTIMES)" bash tests/runtime_tools/run.sh
+	RUNTIMES="$(VALIDATION_RUNTIMES)" RTOOLS_GOPATH="$(RTOOLS_GOPATH)" RTOOLS_GIT="$(RTOOLS_GIT)" \
+	  bash tests/runtime_tools/run.sh
 
 clean:
 	rm -rf build bundles/build *.egg-info

@@ -34,3 +34,28 @@ def test_program_that_died_without_results_counts_as_failure(tmp_path):
     (d / "x.err").write_text("failed to create the container\nexit status 1\n")
     res = summarize.summarise_dir(str(d))
     assert res["x"]["fail"] == 1 and res["x"]["rc"] == 1
+
+
+HOOK_TAP = """TAP version 13
+  ---
+  {
+    "error": "Hooks MUST be called in the listed order\\nRefer to: https://example.invalid/config.md"
+  }
+  ...
+1..0
+"""
+
+
+def test_an_error_block_in_an_output_without_test_lines_is_a_failure():
+    # the hook programs print their verdict only as a YAML block, with plan 1..0
+    r = summarize.parse_tap(HOOK_TAP)
+    assert (r["pass"], r["fail"]) == (0, 1)
+    assert r["failures"] == ["Hooks MUST be called in the listed order"]
+
+
+def test_error_blocks_beside_test_lines_are_their_diagnostics():
+    # state's "MUST generate an error" cases pass with the runtime's error as detail
+    tap = ('TAP version 13\nok 1 - x\nRefer to: https://example.invalid/runtime.md\n'
+           '  ---\n  {\n    "error": "exit status 1"\n  }\n  ...\n1..1\n')
+    r = summarize.parse_tap(tap)
+    assert (r["pass"], r["fail"]) == (1, 0)

@@ -5,10 +5,17 @@
 #
 # Environment:
 #   RUNTIMES      space-separated runtime binaries (default: .venv/bin/oci-runtime)
-#   RTOOLS_GOPATH a GOPATH whose src/github.com/opencontainers/runtime-tools holds the
-#                 suite's validation/ and cmd/runtimetest/ sources (Debian's
+#   RTOOLS_GOPATH where the suite's sources are: $RTOOLS_GOPATH/src/github.com/
+#                 opencontainers/runtime-tools is an unmodified upstream tree (with its
+#                 vendor/ directory, which brings every dependency, tap-go included).
+#                 Default: /work/rtools-src. Debian's
 #                 golang-github-opencontainers-runtime-tools-dev ships only the library
-#                 packages; see docs/validation.md). Default: /work/rtools-src
+#                 packages, not validation/ or cmd/runtimetest/; see docs/validation.md.
+#   RTOOLS_GIT    a git directory (or clone) of the upstream runtime-tools repository;
+#                 when the sources are missing, RTOOLS_COMMIT is extracted from it into
+#                 RTOOLS_GOPATH (git archive, nothing else changed)
+#   RTOOLS_COMMIT the pinned upstream commit (default below: the last one whose go.mod
+#                 says go 1.19, the Go of Debian 12; later ones need Go >= 1.21)
 #   OUT           output directory (default: build/validation)
 #   PROG_TIMEOUT  seconds per program (default 180)
 # Results: $OUT/results/<runtime>/<program>.{tap,err,rc}, $OUT/summary.{json,md}.
@@ -18,25 +25,39 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 RUNTIMES=${RUNTIMES:-$repo/.venv/bin/oci-runtime}
 RTOOLS_GOPATH=${RTOOLS_GOPATH:-/work/rtools-src}
+RTOOLS_GIT=${RTOOLS_GIT:-}
+RTOOLS_COMMIT=${RTOOLS_COMMIT:-260e151b8552afa2678ef6d41820ea0f31cd8be1}
 OUT=${OUT:-$repo/build/validation}
 PROG_TIMEOUT=${PROG_TIMEOUT:-180}
 LOCK=${LOCK:-/tmp/ocirt-suite.lock}
 pkg=github.com/opencontainers/runtime-tools
 src=$RTOOLS_GOPATH/src/$pkg
 
-if [ ! -d "$src/validation" ] || [ ! -d "$src/cmd/runtimetest" ]; then
-  echo "run.sh: no runtime-tools validation sources under $src" >&2
-  echo "  (set RTOOLS_GOPATH; see docs/validation.md)" >&2
+if [ ! -d "$src/validation" ] && [ -n "$RTOOLS_GIT" ]; then
+  echo "== extracting runtime-tools $RTOOLS_COMMIT from $RTOOLS_GIT into $src"
+  mkdir -p "$src" && git --git-dir="$(git -C "$RTOOLS_GIT" rev-parse --absolute-git-dir 2>/dev/null || echo "$RTOOLS_GIT")" \
+    archive "$RTOOLS_COMMIT" | tar -x -C "$src" || { rm -rf "$src"; exit 2; }
+  echo "$RTOOLS_COMMIT" > "$src/.rtools-commit"
+fi
+if [ ! -d "$src/validation" ] || [ ! -d "$src/cmd/runtimetest" ] || [ ! -f "$src/vendor/modules.txt" ]; then
+  echo "run.sh: no runtime-tools sources (with vendor/) under $src" >&2
+  echo "  (set RTOOLS_GIT to a runtime-tools clone, or RTOOLS_GOPATH; see docs/validation.md)" >&2
   exit 2
+fi
+if [ "$(cat "$src/.rtools-commit" 2>/dev/null)" != "$RTOOLS_COMMIT" ]; then
+  echo "run.sh: warning: $src is not marked as runtime-tools $RTOOLS_COMMIT" >&2
 fi
 
 mkdir -p "$OUT/bin" "$OUT/work"
-export GOPATH=$RTOOLS_GOPATH:/usr/share/gocode GO111MODULE=off GOFLAGS= CGO_ENABLED=0
+# upstream's own module build, offline, from its vendor/ directory (no Debian -dev
+# library package is used, so the libraries match the programs)
+export GO111MODULE=on GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0
+export GOPATH=${GOPATH:-$OUT/gopath}
 export GOCACHE=${GOCACHE:-$OUT/gocache}
 
 # 1. build
 echo "== building runtimetest and validation programs"
-go build -o "$OUT/work/runtimetest" $pkg/cmd/runtimetest || exit 1
+( cd "$src" && go build -o "$OUT/work/runtimetest" ./cmd/runtimetest ) || exit 1
 progs=("$@")
 if [ ${#progs[@]} -eq 0 ]; then
   for d in "$src"/validation/*/; do
@@ -45,11 +66,11 @@ if [ ${#progs[@]} -eq 0 ]; then
 fi
 built=()
 for n in "${progs[@]}"; do
-  if go build -o "$OUT/bin/$n" $pkg/validation/$n; then built+=("$n"); else echo "build of $n failed" >&2; fi
+  if ( cd "$src" && go build -o "$OUT/bin/$n" ./validation/$n ); then built+=("$n"); else echo "build of $n failed" >&2; fi
 done
 
 # 2. rootfs: the busybox bundle of bundles/busybox.sh, tarred as the suite expects
-arch=$(go env GOARCH)
+arch=$(cd "$src" && go env GOARCH)
 if [ ! -f "$OUT/work/rootfs-$arch.tar.gz" ]; then
   sh "$repo/bundles/busybox.sh" "$OUT/bundle" "${RUNTIMES%% *}" >/dev/null || exit 1
   tar -C "$OUT/bundle/rootfs" -czf "$OUT/work/rootfs-$arch.tar.gz" .

@@ -15,18 +15,41 @@ import sys
 _OK = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*-?\s*(.*)$")
 
 
+def _yaml_error(lines):
+    """The "error" of a YAML diagnostic block (the suite prints JSON there)."""
+    body = "\n".join(lines)
+    try:
+        value = json.loads(body)
+    except ValueError:
+        m = re.search(r'"error":\s*"((?:[^"\\]|\\.)*)"', body)
+        return json.loads('"%s"' % m.group(1)) if m else None
+    return value.get("error") if isinstance(value, dict) else None
+
+
 def parse_tap(text):
-    """Count top-level TAP results; nested runtimetest output sits in YAML blocks."""
+    """Count top-level TAP results; nested runtimetest output sits in YAML blocks.
+
+    In an output without any test line (the hook programs print their verdict
+    only as YAML blocks, with a "1..0" plan) each block that carries an
+    "error" is counted as one failure.
+    """
     passed = failed = skipped = todo = 0
     failures = []
     in_yaml = False
+    block = []
+    errors = []
     for line in text.splitlines():
-        if line.startswith("  ---"):
-            in_yaml = True
+        if not in_yaml and line.startswith("  ---"):
+            in_yaml, block = True, []
             continue
         if in_yaml:
             if line.startswith("  ..."):
                 in_yaml = False
+                error = _yaml_error(block)
+                if error:
+                    errors.append(error.splitlines()[0])
+            else:
+                block.append(line)
             continue
         m = _OK.match(line)
         if not m:
@@ -42,6 +65,8 @@ def parse_tap(text):
         else:
             failed += 1
             failures.append(desc)
+    if not (passed or failed or skipped or todo):
+        failed, failures = len(errors), errors
     return {"pass": passed, "fail": failed, "skip": skipped, "todo": todo,
             "failures": failures}
 
