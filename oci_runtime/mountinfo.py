@@ -9,11 +9,12 @@ the path it is.
 
 
 class Mount:
-    __slots__ = ("mountpoint", "root", "fstype", "source", "super_options")
+    __slots__ = ("mountpoint", "root", "fstype", "source", "super_options", "mount_id")
 
-    def __init__(self, mountpoint, root, fstype, source, super_options):
+    def __init__(self, mountpoint, root, fstype, source, super_options, mount_id=0):
         self.mountpoint, self.root, self.fstype = mountpoint, root, fstype
         self.source, self.super_options = source, super_options
+        self.mount_id = mount_id
 
 
 def unescape(field):
@@ -45,7 +46,7 @@ def parse(text):
         if len(fields) < 5 or len(tail) < 2:
             continue
         mounts.append(Mount(unescape(fields[4]), unescape(fields[3]), tail[0], unescape(tail[1]),
-                            tail[2] if len(tail) > 2 else ""))
+                            tail[2] if len(tail) > 2 else "", int(fields[0]) if fields[0].isdigit() else 0))
     return mounts
 
 

@@ -1,6 +1,7 @@
 """What the container process sees: user, capabilities, rlimits, env, cwd, fds, paths."""
 import os
 import socket
+import shutil
 import subprocess
 import threading
 
@@ -264,16 +265,57 @@ def test_mount_through_symlink_stays_inside_the_rootfs(rt, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_no_mount_namespace_is_refused_and_the_host_untouched(rt):
-    """Without a mount namespace the config's mounts would land on the host (docs/spec-coverage.md)."""
-    mounts_before = open("/proc/self/mountinfo").read()
-    bundle = rt.bundle(edit=lambda c: c["linux"].update(
-        namespaces=[ns for ns in c["linux"]["namespaces"] if ns["type"] != "mount"]))
-    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
-    assert result.returncode == 1
-    assert "linux.namespaces: a mount namespace is required" in result.stderr
-    assert open("/proc/self/mountinfo").read() == mounts_before
-    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+def _without_mount_namespace(config):
+    config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != "mount"]
+
+
+def _host_mounts():
+    """(mount point, optional fields) of the host's mounts: "/"'s propagation included."""
+    table = []
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split(" - ")[0].split()
+        table.append((fields[4], " ".join(fields[6:])))
+    return table
+
+
+def test_no_mount_namespace_runs_in_the_hosts_and_leaves_nothing(rt):
+    """The spec: a namespace type left out is the runtime's.  The container's mounts
+    are then made in the host's mount namespace (under the rootfs) and entered with
+    chroot; exec enters the same root; delete detaches exactly those mounts and
+    leaves the host's "/" propagation as it was (runc leaves the mounts and makes
+    "/" a recursive slave)."""
+    before = _host_mounts()
+    bundle = rt.bundle(["sh", "-c", "cat /etc/hostname-probe; readlink /proc/self/ns/mnt; ls /dev/null; sleep 60"],
+                       edit=_without_mount_namespace)
+    (bundle / "rootfs" / "etc" / "hostname-probe").write_text("inside the rootfs\n")
+    rootfs = str(bundle / "rootfs")
+    container_id = rt.create(bundle)
+    during = _host_mounts()
+    made = [point for point, _ in during if point == rootfs or point.startswith(rootfs + "/")]
+    assert rootfs in made and rootfs + "/proc" in made and rootfs + "/dev" in made, made
+    rt.api.start(container_id)
+    seen = rt.cmd("exec", container_id, "sh", "-c", "cat /etc/hostname-probe; readlink /proc/self/ns/mnt",
+                  check=True).stdout.split("\n")
+    assert seen[0] == "inside the rootfs" and seen[1] == os.readlink("/proc/self/ns/mnt")
+    rt.api.delete(container_id, force=True)
+    assert _host_mounts() == before  # every mount made is gone, "/" keeps its propagation
+
+
+def test_no_mount_namespace_keeps_an_engines_own_rootfs_mount(rt, tmp_path):
+    """An engine mounts the rootfs itself (overlay, here a tmpfs holding a copy):
+    that mount was there before create, so delete leaves it."""
+    bundle = rt.bundle(["true"], edit=_without_mount_namespace)
+    rootfs = str(bundle / "rootfs")
+    copy = tmp_path / "copy"
+    shutil.copytree(rootfs, copy, symlinks=True)
+    subprocess.run(["mount", "-t", "tmpfs", "engine-rootfs", rootfs], check=True)
+    try:
+        subprocess.run(["cp", "-a", f"{copy}/.", rootfs], check=True)
+        before = _host_mounts()
+        assert rt.run(bundle).returncode == 0
+        assert _host_mounts() == before
+    finally:
+        subprocess.run(["umount", rootfs], check=True)
 
 
 def test_namespaces_are_new_unless_joined(rt):
@@ -400,3 +442,16 @@ def test_exec_starts_with_default_signals(rt):
     rt.cmd("start", container_id, check=True)
     out = rt.cmd("exec", container_id, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status", check=True).stdout
     assert "SigIgn:\t0000000000000000" in out and "SigBlk:\t0000000000000000" in out
+
+
+def test_no_mount_namespace_failed_create_detaches_what_it_made(rt):
+    before = _host_mounts()
+
+    def edit(config):
+        _without_mount_namespace(config)
+        config["mounts"].append({"destination": "/late", "type": "bind", "source": "/no/such/source",
+                                 "options": ["bind"]})
+    result = rt.cmd("create", "-b", str(rt.bundle(edit=edit)), rt.new_id())
+    assert result.returncode == 1 and "/no/such/source" in result.stderr, result.stderr
+    assert _host_mounts() == before
+    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []

@@ -97,12 +97,6 @@ def check_host_side(config, bundle, opts):
         from oci_runtime import netdevices
 
         netdevices.check(config, new_flags)
-    if "mount" not in types:
-        # The spec would have the container share the runtime's mount namespace; then
-        # every mount of the config, and the rootfs propagation change, would land on
-        # the host and outlive the container (runc does that).  Refused instead.
-        raise ConfigError("linux.namespaces", "a mount namespace is required: without one the "
-                          "container's mounts would be made in the host's mount namespace")
     has_console = bool(opts.console_socket or opts.console_connection)
     if config["process"].get("terminal") and not has_console:
         raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
@@ -176,6 +170,11 @@ class Spawn:
             self.decided.seccomp_plan = None
 
     @property
+    def host_mount_namespace(self):
+        """No mount namespace in the config: the host's is shared (rootfs/host_mounts.py)."""
+        return not any(ns["type"] == "mount" for ns in self.config["linux"]["namespaces"])
+
+    @property
     def new_user_namespace(self):
         return bool(self.new_flags & namespaces.FLAGS["user"])
 
@@ -204,6 +203,10 @@ def create(root, container_id, config, opts):
         faults.point("create:after-state-dir")
         cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id)
         cgroup.check_joinable()
+        if not any(ns["type"] == "mount" for ns in config["linux"]["namespaces"]):
+            from oci_runtime.rootfs import host_mounts
+
+            st.private["host_mounts_before"] = host_mounts.ids_under(rootfs_dir)  # saved with "creating"
         _save_creating(st, cgroup, new_flags, config)
         faults.point("create:after-creating-state")
         os.mkfifo(st.fifo_path, 0o622)
@@ -405,4 +408,24 @@ def _undo(st, made):
                                   set(st.private.get("cgroups_created") or ()) | set(made["created"]))
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")
+    try:
+        unmount_host_mounts(st)
+    except OCIError as exc:  # the state stays, so that delete --force can try again
+        log.warn(f"cleanup after failed create: {exc}")
+        return
     state_mod.remove_state_dir(st.directory)
+
+
+def unmount_host_mounts(st):
+    """A container without a mount namespace: detach the mounts its create made
+    on the host under the rootfs (rootfs/host_mounts.py).  A mount that cannot be
+    detached is an error naming it: the state is kept, so delete can retry."""
+    before = st.private.get("host_mounts_before")
+    if before is None:
+        return
+    from oci_runtime.rootfs import host_mounts
+
+    failed = host_mounts.unmount_new(st.data["rootfs"], before)
+    if failed:
+        raise OCIError(f"container {st.id}: could not unmount {', '.join(failed)} (made in the host's mount "
+                       "namespace: the config has no mount namespace)")

@@ -136,6 +136,11 @@ def _child(fd, cgroup, process, joins, waiter_fd, console, relayed, decided, loc
             os.close(lock_fd)  # the lock stays with exec: a stuck child must not hold up delete
         cgroup.enter(os.getpid())
         for kind, ns_fd in joins:
+            if kind == "root":
+                os.fchdir(ns_fd)
+                os.chroot(".")
+                os.chdir("/")
+                continue
             try:
                 shim.setns(ns_fd, namespaces.FLAGS[kind])
             except OSError as exc:
@@ -233,6 +238,11 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
         else:
             relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     joins = _namespaces_to_join(st.pid)
+    if st.private.get("host_mounts_before") is not None:
+        # No mount namespace to join (rootfs/host_mounts.py): the init's root is a
+        # chroot in the host's, entered the same way -- first, while this process
+        # still has CAP_SYS_CHROOT over the host's mount namespace.
+        joins.insert(0, ("root", os.open(f"/proc/{st.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
     cgroup = st.cgroup()  # made here: the child may not import the driver's module
     if opts.sub_cgroups:
         cgroup = cgroup.within(opts.sub_cgroups)

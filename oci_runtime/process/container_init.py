@@ -131,7 +131,8 @@ def _init(fd, spawn):
 
         open_source = mount_sources.requester(fd)
     assemble.prepare(config, spawn.rootfs_dir, opts.no_pivot, spawn.cgroup,
-                     bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot, open_source)
+                     bool(spawn.new_flags & namespaces.FLAGS["cgroup"]), before_pivot, open_source,
+                     host_mount_namespace=spawn.host_mount_namespace)
     faults.point("create:after-pivot")
     log.debug("init: mounts made, root pivoted")  # relayed to create (log.relay_to)
     if config.get("hostname"):

@@ -2,7 +2,9 @@
 
 Runs in the init process, inside its new mount namespace, so nothing here
 touches the host's mount table: when the namespace dies, every mount goes
-with it.  Order (as runc):
+with it.  (A config with no mount namespace shares the host's: then "/" is
+left alone, the switch is a chroot, and delete detaches the mounts made:
+host_mounts.py.)  Order (as runc):
 
   prepare()   make "/" a slave (host mounts still propagate in, ours never
               out); bind the rootfs onto itself; mount config.mounts in order
@@ -18,7 +20,8 @@ built detached and attached to a descriptor with move_mount.
 
 Modules: assemble (prepare, finish: the order above, the switch, the masks),
 inroot (the Root), mounts (a mount's options, the /proc and /sys rules, and how
-each mount is built), dev, console (the pty and /dev/console).  This file
+each mount is built), dev, console (the pty and /dev/console), host_mounts (the
+mounts a container without a mount namespace leaves on the host, detached).  This file
 imports none of them: `exec` needs only inroot and console, and every module
 costs start-up time on every create (a few, each a concern of its own, rather
 than one per function).

@@ -32,15 +32,19 @@ from oci_runtime.rootfs.mount_options import PROPAGATION_FLAGS
 from oci_runtime.rootfs.mounts import attach, clone, new_filesystem, set_attributes
 
 
-def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None, open_source=None):
+def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None, open_source=None,
+            host_mount_namespace=False):
     """Everything up to and including the switch into the rootfs; ``before_pivot``
     runs once mounts and /dev exist (the createRuntime/createContainer hook point);
-    ``open_source`` opens a bind source the init cannot reach (a user namespace)."""
+    ``open_source`` opens a bind source the init cannot reach (a user namespace).
+    ``host_mount_namespace``: the config has no mount namespace (host_mounts.py):
+    the host's "/" is not touched, and the switch is a chroot."""
     linux = config["linux"]
     propagation = linux.get("rootfsPropagation") or "rslave"
-    # Slave first, whatever was asked: host mounts keep propagating in, and
-    # nothing mounted here can propagate out to the host.
-    shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
+    if not host_mount_namespace:
+        # Slave first, whatever was asked: host mounts keep propagating in, and
+        # nothing mounted here can propagate out to the host.
+        shim.mount(None, "/", None, shim.MS_SLAVE | shim.MS_REC)
     with mounts.bind_rootfs(rootfs_dir) as root:
         for entry in config["mounts"]:
             mounts.mount_entry(root, entry, cgroup, cgroupns, open_source)
@@ -48,6 +52,11 @@ def prepare(config, rootfs_dir, no_pivot, cgroup, cgroupns, before_pivot=None, o
         dev.create_devices(root, linux["devices"])
         if before_pivot is not None:
             before_pivot()
+        if host_mount_namespace:
+            os.fchdir(root.fd)  # no pivot_root, no move: either would change the host's "/"
+            os.chroot(".")
+            os.chdir("/")
+            return
         if no_pivot:
             chroot_into(root)
         else:
