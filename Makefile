@@ -13,7 +13,8 @@ SHARED      ?= $(CURDIR)/../shared
 V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
 V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices_bpf.py tests/test_lifecycle.py \
                tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_launcher.py \
-               tests/security/test_kernel_filesystems.py tests/security/test_host_side_decisions.py tests/test_api.py
+               tests/security/test_kernel_filesystems.py tests/security/test_host_side_decisions.py tests/test_api.py \
+               tests/test_cli_compat.py tests/test_exec.py
 
 .PHONY: demo test lint test-v2 test-soak validation system-deps install test-deps bundle clean
 

@@ -9,13 +9,15 @@ Module map (one concern each; docs/architecture.md draws the layers):
                 execute, kill, delete, pause); no printing, no flag parsing
   process/      the forks and what passes between them: spawn (fork + channel,
                 shared by create and exec), messages, container_init (create's
-                children), waiter_plan (what the C waiter does), terminal
+                children), waiter_plan (what the C waiter does), terminal,
+                mount_sources (bind sources a user-namespaced init cannot reach)
   config        typed, complete and fast checking of config.json
   state         the state store under --root: state.json, locks, status from the kernel
   rootfs/       the container's filesystem view: every path through a descriptor of the
                 root (inroot), mounts built detached and the /proc, /sys rules (mounts),
                 /dev (dev), the order, pivot_root and masked paths (assemble), the pty
-                (console)
+                (console), the host's mounts of a container without a mount
+                namespace (host_mounts)
   cgroups/      cgroup placement, limits, stats, freezing, removal
   namespaces    namespace flags, joining by path, type checks
   capabilities  capability names and masks
@@ -35,8 +37,8 @@ Module map (one concern each; docs/architecture.md draws the layers):
   faults        named fault points (crash/stall at a step) for the reliability tests
   image/        OCI image layouts unpacked into bundles (`bundle`)
   launch        the installed command's entry point (after the C launcher)
-  fastjson, signals, sockets  light stand-ins for json, signal, socket (start-up time)
-  gojson                      JSON as runc (Go) prints it: state, list, ps, events
+  fastjson, signals, sockets  light stand-ins for json, signal, socket (start-up time);
+                              fastjson.go_dumps writes JSON as runc (Go) prints it
 """
 
 __version__ = "0.1.0"

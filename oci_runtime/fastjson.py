@@ -11,6 +11,24 @@ common case (a parse error, an unusual encoding, a non-serializable value,
 extra keyword arguments) is handed to the real ``json`` module, which then
 produces the same result or raises the same exception it always would.
 Drop-in: ``from oci_runtime import fastjson as json``.
+
+It also writes JSON byte for byte as runc prints it (``go_dumps``, Go's
+encoding/json), for `state`, `list --format json`, `ps --format json`, `events`
+and the json log: scripts and engines match runc's output literally
+(``grep '"status":"running"'``), so the separators and string escapes must be
+Go's, not Python's:
+
+- compact output has no spaces (``{"a":1,"b":[2]}``), as json.Encoder.Encode;
+- indented output is MarshalIndent's (the same layout as Python's indent=);
+- strings: non-ASCII text stays UTF-8; ``<``, ``>``, ``&``, U+2028 and U+2029 are
+  escaped (\\u003c ...), as are control characters other than \\n, \\r, \\t
+  (\\u00XX, lowercase hex, \\b and \\f included: the Go runc 1.1 is built with).
+
+Go writes a struct's fields in declaration order and a map's keys sorted; the
+callers build their dicts in that order (sorting the ones that are Go maps).
+Callers add the trailing newline where runc's Encoder writes one.  (In this
+module, not one of its own: `state` runs on every engine poll, and a module
+costs start-up time.)
 """
 import _json
 
@@ -127,7 +145,7 @@ def _scalar(value, encode_string=_encode_string):
 
 def _pretty(value, newline, step, out, encode_string=_encode_string):
     """json's indent= layout: "," between items, ": " after keys, "[]"/"{}" when empty
-    (Go's MarshalIndent layout too: gojson passes its own string encoder)."""
+    (Go's MarshalIndent layout too: go_dumps passes its own string encoder)."""
     if isinstance(value, (list, tuple)):
         if not value:
             out.append("[]")
@@ -152,3 +170,31 @@ def _pretty(value, newline, step, out, encode_string=_encode_string):
         out.append(newline + "}")
     else:
         out.append(_scalar(value, encode_string))
+
+
+# ------------------------------------------------------------------ Go's bytes
+
+_GO_ESCAPES = {c: f"\\u{c:04x}" for c in range(0x20)}
+_GO_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord('"'): '\\"', ord("\\"): "\\\\",
+                    ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                    0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def go_string(text):
+    """A JSON string literal as Go writes it."""
+    return '"' + text.translate(_GO_ESCAPES) + '"'
+
+
+def _go_refuse(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def go_dumps(value, indent=None):
+    """``value`` as Go's encoding/json writes it: compact, or MarshalIndent with
+    ``indent`` spaces (no trailing newline either way)."""
+    if indent is None:
+        encoder = _json.make_encoder({}, _go_refuse, go_string, None, ":", ",", False, False, True)
+        return "".join(encoder(value, 0))
+    chunks: list = []
+    _pretty(value, "\n", " " * indent, chunks, go_string)
+    return "".join(chunks)

@@ -118,3 +118,19 @@ def hook_state(state, status):
     doc = {k: v for k, v in state.data.items() if k not in ("runtime", "rootfs", "created", "owner")}
     doc["status"] = status
     return doc
+
+
+def run_create_runtime(st):
+    """create's side of the init's "hooks" request, made before pivot_root: the
+    prestart and createRuntime hooks, in the runtime's namespaces.  Returns the
+    state the init's own hooks (createContainer, startContainer) get.
+
+    prestart and createRuntime hooks are told "created" (as crun does, and as the
+    runtime-tools suite's hooks_stdin expects of prestart); runc 1.1 says
+    "creating".  createContainer hooks get "creating", as under runc
+    (docs/spec-coverage.md)."""
+    state_doc = hook_state(st, "creating")
+    host_side = dict(state_doc, status="created")
+    run(st.private["hooks"], "prestart", host_side)
+    run(st.private["hooks"], "createRuntime", host_side)
+    return state_doc

@@ -47,10 +47,10 @@ def _timestamp():
 
 def _line(level, msg):
     if _settings["format"] == "json":
-        from oci_runtime import gojson  # only for --log-format json
+        from oci_runtime import fastjson  # Go's bytes for --log-format json
 
         # logrus's JSON: compact, Go's escapes, keys sorted
-        return gojson.dumps({"level": level, "msg": msg, "time": _timestamp()}) + "\n"
+        return fastjson.go_dumps({"level": level, "msg": msg, "time": _timestamp()}) + "\n"
     return f'time="{_timestamp()}" level={level} msg={json.dumps(msg)}\n'
 
 

@@ -367,32 +367,17 @@ class _AwaitInit(AwaitReady):
             mount_sources.serve(self.reader.fd, self.pid, self.source_requests.pop(0), self.spawn.rootfs_dir)
         if self.hooks_requested and self.pid:
             self.hooks_requested = False
-            _run_create_runtime_hooks(self.reader.fd, self.spawn.st)
+            from oci_runtime import hooks
+
+            send(self.reader.fd, "continue", state=hooks.run_create_runtime(self.spawn.st))
 
     def finish(self):
         if self.child_pid:
             reap(self.child_pid)
 
 
-def _run_create_runtime_hooks(fd, st):
-    """The init stopped before pivot_root: run prestart and createRuntime hooks here,
-    in the runtime's namespaces, then hand the init the state its own hooks need.
-
-    prestart and createRuntime hooks are told "created" (as crun does, and as the
-    runtime-tools suite's hooks_stdin expects of prestart); runc 1.1 says
-    "creating".  createContainer hooks get "creating", as under runc
-    (docs/spec-coverage.md)."""
-    from oci_runtime import hooks
-
-    state_doc = hooks.hook_state(st, "creating")
-    host_side = dict(state_doc, status="created")
-    hooks.run(st.private["hooks"], "prestart", host_side)
-    hooks.run(st.private["hooks"], "createRuntime", host_side)
-    send(fd, "continue", state=state_doc)
-
-
 def _undo(st, made):
-    """Remove everything a failed create made: init, cgroups, state dir."""
+    """Remove everything a failed create made: init, cgroups, mounts on the host, state dir."""
     if made["pid"]:
         reap(made["pid"])
     cgroup = made["cgroup"]
@@ -408,24 +393,13 @@ def _undo(st, made):
                                   set(st.private.get("cgroups_created") or ()) | set(made["created"]))
         except OSError as exc:
             log.warn(f"cleanup after failed create: {describe(exc)}")
-    try:
-        unmount_host_mounts(st)
-    except OCIError as exc:  # the state stays, so that delete --force can try again
-        log.warn(f"cleanup after failed create: {exc}")
-        return
+    if st.private.get("host_mounts_before") is not None:  # no mount namespace of its own
+        from oci_runtime.rootfs import host_mounts
+
+        try:
+            host_mounts.unmount_for(st)
+        except OCIError as exc:  # the state stays, so that delete --force can try again
+            log.warn(f"cleanup after failed create: {exc}")
+            return
     state_mod.remove_state_dir(st.directory)
 
-
-def unmount_host_mounts(st):
-    """A container without a mount namespace: detach the mounts its create made
-    on the host under the rootfs (rootfs/host_mounts.py).  A mount that cannot be
-    detached is an error naming it: the state is kept, so delete can retry."""
-    before = st.private.get("host_mounts_before")
-    if before is None:
-        return
-    from oci_runtime.rootfs import host_mounts
-
-    failed = host_mounts.unmount_new(st.data["rootfs"], before)
-    if failed:
-        raise OCIError(f"container {st.id}: could not unmount {', '.join(failed)} (made in the host's mount "
-                       "namespace: the config has no mount namespace)")

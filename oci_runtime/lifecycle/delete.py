@@ -34,9 +34,9 @@ def destroy(st, timeout=10.0):
     _reap_if_ours(st.pid)
     faults.point("delete:after-kill")
     if st.private.get("host_mounts_before") is not None:
-        from oci_runtime.lifecycle.create import unmount_host_mounts
+        from oci_runtime.rootfs import host_mounts
 
-        unmount_host_mounts(st)
+        host_mounts.unmount_for(st)
     if cgroup.paths:
         cgroup.remove()
         remove_unused_parents(os.path.dirname(st.directory), cgroup.paths, st.private.get("cgroups_created") or ())

@@ -7,7 +7,7 @@ runc's (5s, 1m30s, 500ms, 1.5h; see units.parse_duration), greater than 0.
 """
 import sys
 
-from oci_runtime import gojson, units
+from oci_runtime import fastjson, units
 from oci_runtime.errors import OCIError
 from oci_runtime.lifecycle import events
 
@@ -35,7 +35,7 @@ def _emit(kind, container_id, data=None):
     line = {"type": kind, "id": container_id}
     if data is not None:
         line["data"] = data
-    sys.stdout.write(gojson.dumps(line) + "\n")  # runc's bytes: compact, Go's escapes
+    sys.stdout.write(fastjson.go_dumps(line) + "\n")  # runc's bytes: compact, Go's escapes
     sys.stdout.flush()
 
 

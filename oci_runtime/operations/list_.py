@@ -8,7 +8,7 @@ least 12 wide, 3 spaces of padding) with times in RFC3339Nano.
 import os
 import sys
 
-from oci_runtime import gojson
+from oci_runtime import fastjson
 from oci_runtime.state import container_dir
 
 from oci_runtime.errors import OCIError
@@ -25,7 +25,7 @@ def main(g, opts, args):
     for s in states:
         s["owner"] = _owner(container_dir(g["root"], s["id"]))
     if opts["format"] == "json":
-        sys.stdout.write(gojson.dumps(states or None) + "\n")
+        sys.stdout.write(fastjson.go_dumps(states or None) + "\n")
         return 0
     rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
     rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"]) for s in states]

@@ -7,7 +7,7 @@ runc's Go encoder writes an empty list: scripts match it); table runs the host's
 import subprocess
 import sys
 
-from oci_runtime import gojson
+from oci_runtime import fastjson
 from oci_runtime.errors import OCIError
 from oci_runtime.lifecycle.query import pids as container_pids
 
@@ -15,7 +15,7 @@ from oci_runtime.lifecycle.query import pids as container_pids
 def main(g, opts, args):
     pids = container_pids(g["root"], args[0])
     if opts["format"] == "json":
-        sys.stdout.write(gojson.dumps(pids or None) + "\n")
+        sys.stdout.write(fastjson.go_dumps(pids or None) + "\n")
         return 0
     if opts["format"] != "table":
         raise OCIError(f"invalid format option: {opts['format']}")

@@ -20,6 +20,22 @@ def _under(mount, rootfs_dir):
     return mount.mountpoint == rootfs_dir or mount.mountpoint.startswith(rootfs_dir.rstrip("/") + "/")
 
 
+def unmount_for(st):
+    """The mounts a container's create made on the host (``st.private``'s
+    "host_mounts_before" says which were there before), detached; one that
+    cannot be is an error naming it, and the caller keeps the state, so a later
+    delete can try again."""
+    before = st.private.get("host_mounts_before")
+    if before is None:
+        return
+    failed = unmount_new(st.data["rootfs"], before)
+    if failed:
+        from oci_runtime.errors import OCIError
+
+        raise OCIError(f"container {st.id}: could not unmount {', '.join(failed)} (made in the host's mount "
+                       "namespace: the config has no mount namespace)")
+
+
 def ids_under(rootfs_dir):
     """The ids of the host's mounts at or under ``rootfs_dir`` (an engine's own
     rootfs mount, say): never removed by ``unmount_new``."""
