@@ -255,7 +255,10 @@ def test_state_list_ps_events_print_runcs_bytes(rt, runc):
             for spacing in (" ", ""):
                 theirs[name] = theirs[name].replace(f'"pid":{spacing}{r["pid"]},', f'"pid":{spacing}{s["pid"]},')
         assert (ours["state"], ours["list"]) == (theirs["state"], theirs["list"])
-        assert _key_paths(json.loads(ours["events"])) == _key_paths(json.loads(theirs["events"]))
+        # runc 1.1.5 has no memory.peak reader on cgroup v2; current runc reports it as "max", as we do
+        newer = {"/data/memory/usage/max"}
+        assert [p for p in _key_paths(json.loads(ours["events"])) if p not in newer] == \
+            [p for p in _key_paths(json.loads(theirs["events"])) if p not in newer]
 
 
 # ------------------------------------------------------------ 4: --log FILE and --debug

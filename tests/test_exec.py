@@ -122,7 +122,7 @@ def test_exec_cgroup_joins_existing_sub_cgroups_as_runc(rt):
     for directory in dirs:
         os.mkdir(os.path.join(directory, "sub"))
         for name in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset sub-cgroup takes no task while empty
-            if os.path.exists(os.path.join(directory, name)):
+            if "/cpuset/" in directory and os.path.exists(os.path.join(directory, name)):
                 with open(os.path.join(directory, name)) as parent, \
                         open(os.path.join(directory, "sub", name), "w") as own:
                     own.write(parent.read().strip())

@@ -83,12 +83,13 @@ CPUSET_FLAGS = ("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrat
 
 
 def cpuset(cgroup):
+    """runc's CPUSetStats.  On cgroup v2 runc (1.1 and current) reads no cpuset
+    file: every field 0, cpus and mems left out; so here."""
     directory, version = cgroup.locate("cpuset")
-    suffix = "" if version == 1 else ".effective"
     result = {}
     for flag in CPUSET_FLAGS:  # in runc's field order; v1 only: runc reports 0 where there is no such file
-        if flag in ("cpu_exclusive", "mem_hardwall"):  # cpus and mems (omitempty) come just before these
-            ids = _id_list(_read(directory, ("cpuset.cpus" if flag == "cpu_exclusive" else "cpuset.mems") + suffix))
+        if flag in ("cpu_exclusive", "mem_hardwall") and version == 1:  # cpus, mems (omitempty) come first
+            ids = _id_list(_read(directory, "cpuset.cpus" if flag == "cpu_exclusive" else "cpuset.mems"))
             result.update(_nonzero(**{"cpus" if flag == "cpu_exclusive" else "mems": ids}))
         result[flag] = _int(_read(directory, f"cpuset.{flag}")) if version == 1 else 0
     return result
