@@ -320,9 +320,13 @@ class Cgroup:
 
 
 def _sub_cgroups(directory):
-    """Every cgroup below ``directory``, parents before their children."""
+    """Every cgroup below ``directory``, parents before their children.  A cgroup
+    directory's link count is 2 plus its sub-cgroups (kernfs, v1 and v2): one
+    stat answers the common case, no sub-cgroup, without listing its files."""
     found = []
     try:
+        if os.stat(directory).st_nlink <= 2:
+            return found
         entries = list(os.scandir(directory))
     except (FileNotFoundError, NotADirectoryError):
         return found

@@ -119,25 +119,29 @@ class Driver(Cgroup):
 
 def _fill_cpusets_down_to(directory):
     """A v1 cpuset cgroup starts with empty cpus and mems and refuses tasks (ENOSPC)
-    until they are set; so does every cgroup below it.  Fill each level from the
-    hierarchy's root down to ``directory`` where it is empty, the ones this create
-    made and the ones it found (a pod cgroup an engine made and left empty), as
-    runc does."""
-    chain = []
-    while os.path.exists(os.path.join(os.path.dirname(directory), "cpuset.cpus")):
-        chain.append(directory)
-        directory = os.path.dirname(directory)
-    for level in reversed(chain):
-        _copy_cpuset_from_parent(level)
-
-
-def _copy_cpuset_from_parent(directory):
+    until they are set; so does every cgroup below it.  Each of the two files is
+    filled where it is empty, from the nearest ancestor that has it, on every
+    level down to ``directory``: the levels this create made and the ones it
+    found (a pod cgroup an engine made and left empty), as runc does.  In the
+    common case (a new directory under a filled parent) that is two reads and a
+    write per file."""
     for name in ("cpuset.cpus", "cpuset.mems"):
-        own = os.path.join(directory, name)
-        with open(own) as f:
-            if f.read().strip():
-                continue
-        with open(os.path.join(os.path.dirname(directory), name)) as f:
-            value = f.read().strip()
-        with open(own, "w") as f:
-            f.write(value)
+        empty = []
+        level = directory
+        value = _read_or_none(os.path.join(level, name))
+        while value == "":
+            empty.append(level)
+            level = os.path.dirname(level)
+            value = _read_or_none(os.path.join(level, name))
+        for level in reversed(empty if value else ()):
+            with open(os.path.join(level, name), "w") as f:
+                f.write(value)
+
+
+def _read_or_none(path):
+    """A cpuset file's value; None above the hierarchy's root (no such file)."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None

@@ -237,6 +237,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
             raise OCIError("cannot allocate tty if oci-runtime will detach without setting console socket")
         else:
             relay, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    import oci_runtime.rootfs.inroot  # noqa: F401 - the child may read /etc/passwd (HOME) and may not import
     joins = _namespaces_to_join(st.pid)
     if st.private.get("host_mounts_before") is not None:
         # No mount namespace to join (rootfs/host_mounts.py): the init's root is a

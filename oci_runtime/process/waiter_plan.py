@@ -15,7 +15,6 @@ import stat
 from oci_runtime import capabilities, process_attributes, shim
 from oci_runtime import config as config_mod
 from oci_runtime.errors import ConfigError, OCIError
-from oci_runtime.rootfs import inroot
 
 WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
@@ -104,6 +103,10 @@ def environment(process, listen_fds=0):
         name, _, value = entry.partition("=")
         values[name] = value
     if not values.get("HOME"):
+        # Already loaded (create's child: Spawn.load_modules; exec: _spawn), never imported
+        # here: this runs inside the container, where imports are sealed (importguard.py).
+        from oci_runtime.rootfs import inroot
+
         with inroot.Root.of_directory("/") as root:
             values["HOME"] = home_of(process["user"].get("uid", 0), root)
     return [f"{name}={value}" for name, value in values.items()]
