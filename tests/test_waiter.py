@@ -7,6 +7,7 @@ runtime's own reader (process/messages.Reader).  A plan with UID/GID set to the 
 ids and FIFO=-1 makes it exec at once, so nothing here needs a container.
 The rest run real containers: what the user sees when the waiter fails.
 """
+import errno
 import os
 import socket
 import subprocess
@@ -215,3 +216,30 @@ def test_start_container_hooks_past_the_waiters_limits_are_config_errors(rt, cas
     result = rt.run(bundle, check=False)
     assert result.returncode == 1
     assert expected in result.stderr, result.stderr
+
+
+def test_the_waiter_copy_is_sealed_even_when_pages_are_held():
+    """F_SEAL_WRITE is refused (EBUSY) while a page of the memfd has an extra
+    reference; a writable shared mapping makes that happen on demand.  The copy
+    must still end up unwritable (F_SEAL_FUTURE_WRITE), never left open."""
+    import fcntl
+    import mmap
+
+    from oci_runtime.process import waiter_plan
+
+    mem = os.memfd_create("seal-test", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.write(mem, b"x" * 4096)
+        with mmap.mmap(mem, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE):
+            with pytest.raises(OSError) as busy:
+                fcntl.fcntl(mem, fcntl.F_ADD_SEALS, 0x0008)
+            assert busy.value.errno == errno.EBUSY  # the condition the fallback is for
+            waiter_plan._seal(mem)
+        seals = fcntl.fcntl(mem, fcntl.F_GET_SEALS)
+        assert seals & 0x0010 and seals & 0x0001 and seals & 0x0002 and seals & 0x0004
+        with pytest.raises(PermissionError):
+            os.pwrite(mem, b"y", 0)
+        with pytest.raises(PermissionError):
+            os.ftruncate(mem, 8192)
+    finally:
+        os.close(mem)

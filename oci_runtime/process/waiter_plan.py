@@ -8,6 +8,7 @@ on the host side (HostDecisions); the rest runs inside the container's mount
 namespace, so every module it needs is imported at the top (importguard.py).
 The terminal is rootfs/console.py's.
 """
+import errno
 import fcntl
 import os
 import stat
@@ -18,6 +19,7 @@ from oci_runtime.errors import ConfigError, OCIError
 
 WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
+F_SEAL_FUTURE_WRITE = 0x0010
 # The caller's NOTIFY_SOCKET (sd_notify) is bind-mounted here (process/container_init.py adds the mount).
 NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock"
 # The most arguments, environment entries and additional groups the C waiter
@@ -48,13 +50,28 @@ def sealed_copy(path):
             offset = 0
             while offset < size:
                 offset += os.sendfile(mem, src, offset, size - offset)
-            fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
+            _seal(mem)
         except BaseException:
             os.close(mem)
             raise
     finally:
         os.close(src)
     return mem
+
+
+def _seal(mem):
+    """No write, resize or further seal, ever.  F_SEAL_WRITE fails with EBUSY while
+    any page of the file still has an extra reference: freshly written pages sit
+    in another CPU's LRU batch until it is drained, which on a 2-core machine
+    under load outlasts the kernel's own wait (seen once in ~850 creates).  Then
+    F_SEAL_FUTURE_WRITE does the same job: it refuses every later write and
+    writable mapping, and this file was never mapped."""
+    try:
+        fcntl.fcntl(mem, fcntl.F_ADD_SEALS, F_SEAL_ALL)
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:
+            raise
+        fcntl.fcntl(mem, fcntl.F_ADD_SEALS, (F_SEAL_ALL & ~0x0008) | F_SEAL_FUTURE_WRITE)
 
 
 def apply_rlimits(rlimits):
