@@ -6,7 +6,8 @@ Module map (one concern each; docs/architecture.md draws the layers):
   operations/   one thin module per subcommand: flags in, a lifecycle call, output
   api           the public Python API (Runtime): the same lifecycle calls, typed
   lifecycle/    the library: one module per operation (create, start, run,
-                execute, kill, delete, pause); no printing, no flag parsing
+                execute, kill, delete, pause, update, events, query); no
+                printing, no flag parsing
   process/      the forks and what passes between them: spawn (fork + channel,
                 shared by create and exec), messages, container_init (create's
                 children), waiter_plan (what the C waiter does), terminal,

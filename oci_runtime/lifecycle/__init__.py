@@ -12,6 +12,9 @@ and raises errors.OCIError (or a subclass) with the message runc would give.
   kill      kill(), parse_signal(), signal_init(), signal_all()
   delete    delete(), destroy()
   pause     pause(), resume()
+  update    update(): new limits merged into the recorded ones
+  events    stats(), watch(): statistics and OOM kills
+  query     state(), list_states(), pids()
 
 The forks, the messages between the processes and the container-side steps
 are in process/.
