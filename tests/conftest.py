@@ -13,9 +13,11 @@ build (say, main's, to see a new security test fail there first).
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -52,6 +54,49 @@ def wait_for(predicate, timeout=5.0):
             return True
         time.sleep(0.02)
     return False
+
+
+class ConsoleSocket:
+    """An AF_UNIX socket at ``path`` that takes one connection and the pty master
+    sent over it (--console-socket), in a thread.  ``close()`` waits for it and
+    returns (master fd or None, the message sent with it)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.received = {}
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(1)
+        self.server.settimeout(10)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        try:
+            conn, _ = self.server.accept()
+        except OSError:  # closed or timed out: the runtime never connected
+            return
+        with conn:
+            msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+            self.received.update(fd=fds[0] if fds else None, name=msg)
+
+    def close(self):
+        self.thread.join(10)
+        self.server.close()
+        return self.received.get("fd"), self.received.get("name")
+
+
+def read_pty(master):
+    """Everything the pty's other side wrote, until it is closed (EIO)."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the last holder of the slave is gone
+            return out
+        if not chunk:
+            return out
+        out += chunk
 
 
 def cgroup_dirs_named(name):

@@ -3,11 +3,10 @@ import os
 import socket
 import shutil
 import subprocess
-import threading
 
 import pytest
 
-from conftest import RUNTIME
+from conftest import RUNTIME, ConsoleSocket, read_pty
 
 
 def status_field(text, name):
@@ -353,39 +352,14 @@ def test_joining_a_created_network_namespace(rt):
 
 
 def test_console_socket_receives_a_pty(rt, tmp_path):
-    sock_path = str(tmp_path / "console.sock")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(sock_path)
-    server.listen(1)
-    received = {}
-
-    def accept():
-        conn, _ = server.accept()
-        msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-        received["fd"] = fds[0]
-        received["name"] = msg
-        conn.close()
-
-    thread = threading.Thread(target=accept)
-    thread.start()
+    listener = ConsoleSocket(str(tmp_path / "console.sock"))
     bundle = rt.bundle(["sh", "-c", "tty; stty size; ls -l /dev/console"], terminal=True,
                        consoleSize={"height": 33, "width": 101})
-    container_id = rt.create(bundle, "--console-socket", sock_path)
-    thread.join(10)
-    server.close()
-    master = received["fd"]
+    container_id = rt.create(bundle, "--console-socket", listener.path)
+    master, _ = listener.close()
     rt.cmd("start", container_id, check=True)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
+    text = read_pty(master).decode()
     os.close(master)
-    text = output.decode()
     assert "/dev/pts/0" in text
     assert "33 101" in text
     assert "/dev/console" in text

@@ -10,13 +10,11 @@ import json
 import os
 import pty
 import shutil
-import socket
 import subprocess
-import threading
 
 import pytest
 
-from conftest import CGROUP_ROOT, RUNTIME
+from conftest import CGROUP_ROOT, RUNTIME, ConsoleSocket, read_pty
 
 RUNC = shutil.which("runc")
 
@@ -208,46 +206,20 @@ def test_home_passwd_is_read_inside_the_container_root(rt):
 TTY_PROBE = ["sh", "-c", "stat -c '%u %g' $(tty) /dev/console; stty -a 2>/dev/null | grep -o '.onlcr'; echo end"]
 
 
-def _read_all(fd):
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: the last holder of the slave is gone
-            return out
-        if not chunk:
-            return out
-        out += chunk
-
-
 def _through_console_socket(runtime_argv, bundle, container_id, tmp):
     """Output of a terminal container run by create --console-socket + start."""
-    sock_path = str(tmp / f"console-{container_id}.sock")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(sock_path)
-    server.listen(1)
-    received = {}
-
-    def accept():
-        conn, _ = server.accept()
-        _msg, fds, _flags, _addr = socket.recv_fds(conn, 1024, 1)
-        received["fd"] = fds[0]
-        conn.close()
-
-    thread = threading.Thread(target=accept)
-    thread.start()
+    listener = ConsoleSocket(str(tmp / f"console-{container_id}.sock"))
     try:
-        subprocess.run([*runtime_argv, "create", "--console-socket", sock_path, "--bundle", str(bundle),
+        subprocess.run([*runtime_argv, "create", "--console-socket", listener.path, "--bundle", str(bundle),
                         container_id], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=30)
     finally:
-        thread.join(10)
-        server.close()
+        master, _ = listener.close()
     subprocess.run([*runtime_argv, "start", container_id], check=True, timeout=30)
     try:
-        return _read_all(received["fd"]).decode()
+        return read_pty(master).decode()
     finally:
-        os.close(received["fd"])
+        os.close(master)
 
 
 def test_console_socket_pty_belongs_to_the_user(rt):

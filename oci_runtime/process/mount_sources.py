@@ -14,9 +14,10 @@ source -- may read it.  runc opens such sources on the host side; so does this:
 
 One request per mount, when that mount is made: a source inside the rootfs sees
 the mounts listed before it.  Nothing the helper reads decides anything but which
-object it opens, and it refuses a source that resolves inside the rootfs (the
-image's symlinks must not steer the host's root; the container's root reaches
-those itself).  The clone is made in the container's mount namespace, so the
+object it opens.  It never opens a source named inside the rootfs (the image's
+ground: a directory there closed to the mapped root can hold a symlink to any
+host directory, which the host's root would follow and hand to the container;
+security/test_mount_sources.py), and refuses one that resolves inside it.  The clone is made in the container's mount namespace, so the
 flags the kernel locks there stay locked.
 """
 import os
@@ -69,6 +70,11 @@ def serve(sync_fd, init_pid, path, rootfs_dir):
 
 
 def open_in_namespace(init_pid, path, rootfs_dir):
+    if _inside(path, rootfs_dir):
+        # The image's ground: a directory there closed to the mapped root may hold a
+        # symlink to anywhere, which the host's root would follow.
+        raise SourceError("the source is inside the rootfs, where the container's root cannot reach it: "
+                          "it is not opened with the host's privileges (make it readable to the mapped root)")
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         pid = os.fork()
@@ -99,7 +105,7 @@ def _helper(sock, init_pid, path, rootfs_dir):
         except FileNotFoundError:
             raise SourceError("source does not exist") from None
         where = os.readlink(f"/proc/self/fd/{source}")
-        if where == rootfs_dir or where.startswith(rootfs_dir.rstrip("/") + "/"):
+        if _inside(where, rootfs_dir):
             raise SourceError(f"the source resolves inside the rootfs ({where}) but the container's root "
                               "cannot reach it: make it readable to the mapped root in the image")
         socket.send_fds(sock, [b"ok"], [source])
@@ -110,3 +116,7 @@ def _helper(sock, init_pid, path, rootfs_dir):
         sock.sendall(f"opening the source for the user namespace: {exc.strerror}".encode())
     finally:
         os._exit(status)
+
+
+def _inside(path, rootfs_dir):
+    return path == rootfs_dir or path.startswith(rootfs_dir.rstrip("/") + "/")

@@ -3,9 +3,9 @@ what the bundle mounts or the image holds (CVE-2019-16884, CVE-2025-52881,
 CVE-2025-52565).  A bundle that replaces /proc itself is refused outright:
 test_kernel_filesystems.py."""
 import os
-import socket
 import subprocess
-import threading
+
+from conftest import ConsoleSocket
 
 
 def test_sysctl_goes_to_the_containers_own_network_namespace(rt):
@@ -21,27 +21,6 @@ def test_sysctl_goes_to_the_containers_own_network_namespace(rt):
     assert real.strip() == "1"
 
 
-def console_socket(path):
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(1)
-    received = []
-
-    def accept():
-        server.settimeout(10)
-        try:
-            conn, _ = server.accept()
-        except OSError:
-            return
-        with conn:
-            _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-            received.extend(fds)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    return server, thread, received
-
-
 def test_a_symlinked_dev_console_is_refused(rt, tmp_path):
     def edit(config):
         config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/dev"]
@@ -53,14 +32,12 @@ def test_a_symlinked_dev_console_is_refused(rt, tmp_path):
     if os.path.lexists(dev / "console"):
         os.unlink(dev / "console")
     os.symlink("/proc/sys/kernel/core_pattern", dev / "console")
-    server, thread, received = console_socket(str(tmp_path / "console.sock"))
+    listener = ConsoleSocket(str(tmp_path / "console.sock"))
     container_id = rt.new_id()
-    result = rt.cmd("create", "--bundle", str(bundle), "--console-socket", str(tmp_path / "console.sock"),
-                    container_id)
-    server.close()
-    thread.join(10)
-    for fd in received:
-        os.close(fd)
+    result = rt.cmd("create", "--bundle", str(bundle), "--console-socket", listener.path, container_id)
+    master, _ = listener.close()
+    if master is not None:
+        os.close(master)
     assert result.returncode == 1
     assert "/dev/console in the container is not a file or a device" in result.stderr
     assert not os.path.exists(rt.state_dir(container_id))
