@@ -79,3 +79,9 @@ def same_namespace(path, other):
     except OSError:
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def shares_host_mounts(config):
+    """No mount namespace in the config: the runtime's (the host's) is the
+    container's, as the spec says of a type left out (rootfs/host_mounts.py)."""
+    return not any(ns["type"] == "mount" for ns in config["linux"]["namespaces"])

@@ -172,7 +172,7 @@ class Spawn:
     @property
     def host_mount_namespace(self):
         """No mount namespace in the config: the host's is shared (rootfs/host_mounts.py)."""
-        return not any(ns["type"] == "mount" for ns in self.config["linux"]["namespaces"])
+        return namespaces.shares_host_mounts(self.config)
 
     @property
     def new_user_namespace(self):
@@ -203,7 +203,7 @@ def create(root, container_id, config, opts):
         faults.point("create:after-state-dir")
         cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id)
         cgroup.check_joinable()
-        if not any(ns["type"] == "mount" for ns in config["linux"]["namespaces"]):
+        if namespaces.shares_host_mounts(config):
             from oci_runtime.rootfs import host_mounts
 
             st.private["host_mounts_before"] = host_mounts.ids_under(rootfs_dir)  # saved with "creating"

@@ -17,8 +17,9 @@ the mounts listed before it.  Nothing the helper reads decides anything but whic
 object it opens.  It never opens a source named inside the rootfs (the image's
 ground: a directory there closed to the mapped root can hold a symlink to any
 host directory, which the host's root would follow and hand to the container;
-security/test_mount_sources.py), and refuses one that resolves inside it.  The clone is made in the container's mount namespace, so the
-flags the kernel locks there stay locked.
+security/test_mount_sources.py), and refuses one that resolves inside it.  The
+clone is made in the container's mount namespace, so the flags the kernel locks
+there stay locked.
 """
 import os
 
@@ -26,6 +27,7 @@ from oci_runtime import importguard, shim
 from oci_runtime import sockets as socket  # socket without its enum imports
 from oci_runtime.errors import OCIError
 from oci_runtime.process.messages import Reader, send
+from oci_runtime.rootfs.inroot import at_or_under
 
 
 class SourceError(OCIError):
@@ -70,7 +72,7 @@ def serve(sync_fd, init_pid, path, rootfs_dir):
 
 
 def open_in_namespace(init_pid, path, rootfs_dir):
-    if _inside(path, rootfs_dir):
+    if at_or_under(path, rootfs_dir):
         # The image's ground: a directory there closed to the mapped root may hold a
         # symlink to anywhere, which the host's root would follow.
         raise SourceError("the source is inside the rootfs, where the container's root cannot reach it: "
@@ -105,7 +107,7 @@ def _helper(sock, init_pid, path, rootfs_dir):
         except FileNotFoundError:
             raise SourceError("source does not exist") from None
         where = os.readlink(f"/proc/self/fd/{source}")
-        if _inside(where, rootfs_dir):
+        if at_or_under(where, rootfs_dir):
             raise SourceError(f"the source resolves inside the rootfs ({where}) but the container's root "
                               "cannot reach it: make it readable to the mapped root in the image")
         socket.send_fds(sock, [b"ok"], [source])
@@ -116,7 +118,3 @@ def _helper(sock, init_pid, path, rootfs_dir):
         sock.sendall(f"opening the source for the user namespace: {exc.strerror}".encode())
     finally:
         os._exit(status)
-
-
-def _inside(path, rootfs_dir):
-    return path == rootfs_dir or path.startswith(rootfs_dir.rstrip("/") + "/")

@@ -26,7 +26,7 @@ import os
 import stat
 
 from oci_runtime import mountinfo, shim
-from oci_runtime.rootfs import dev, mounts
+from oci_runtime.rootfs import dev, inroot, mounts
 from oci_runtime.rootfs.mounts import MountError
 from oci_runtime.rootfs.mount_options import PROPAGATION_FLAGS
 from oci_runtime.rootfs.mounts import attach, clone, new_filesystem, set_attributes
@@ -102,7 +102,7 @@ def hide_kernel_filesystems(rootfs):
     """Unmount (or cover) every full procfs/sysfs mount outside ``rootfs``."""
     found = [m.mountpoint for m in mountinfo.read()
              if m.fstype in ("proc", "sysfs") and m.root == "/"
-             and m.mountpoint != rootfs and not m.mountpoint.startswith(rootfs.rstrip("/") + "/")]
+             and not inroot.at_or_under(m.mountpoint, rootfs)]
     for mountpoint in sorted(found, key=len, reverse=True):  # deepest first
         try:
             shim.umount2(mountpoint, shim.MNT_DETACH)

@@ -13,11 +13,8 @@ chroot: such a container is only as confined as that (docs/spec-coverage.md).
 """
 import os
 
-from oci_runtime import mountinfo, shim
-
-
-def _under(mount, rootfs_dir):
-    return mount.mountpoint == rootfs_dir or mount.mountpoint.startswith(rootfs_dir.rstrip("/") + "/")
+from oci_runtime import faults, mountinfo, shim
+from oci_runtime.rootfs.inroot import Root, at_or_under
 
 
 def unmount_for(st):
@@ -39,7 +36,7 @@ def unmount_for(st):
 def ids_under(rootfs_dir):
     """The ids of the host's mounts at or under ``rootfs_dir`` (an engine's own
     rootfs mount, say): never removed by ``unmount_new``."""
-    return sorted(m.mount_id for m in mountinfo.read() if _under(m, rootfs_dir))
+    return sorted(m.mount_id for m in mountinfo.read() if at_or_under(m.mountpoint, rootfs_dir))
 
 
 def unmount_new(rootfs_dir, before):
@@ -52,11 +49,11 @@ def unmount_new(rootfs_dir, before):
     through that descriptor: a directory of the rootfs swapped for a symlink
     (by another container sharing the volume) cannot turn this into an unmount
     of the host's own mounts."""
-    from oci_runtime.rootfs.inroot import Root
-
     keep = set(before)
-    listed = [(i, m) for i, m in enumerate(mountinfo.read()) if _under(m, rootfs_dir) and m.mount_id not in keep]
+    listed = [(i, m) for i, m in enumerate(mountinfo.read())
+              if at_or_under(m.mountpoint, rootfs_dir) and m.mount_id not in keep]
     listed.sort(key=lambda item: (item[1].mountpoint.count("/"), item[0]), reverse=True)
+    faults.point("delete:host-mounts-listed")  # the window a racing writer of the rootfs has
     failed = []
     with Root.of_directory(rootfs_dir) as root:
         for _, mount in listed:

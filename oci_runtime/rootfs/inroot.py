@@ -63,6 +63,12 @@ def lexical(path):
     return "/" + "/".join(parts)
 
 
+def at_or_under(path, directory):
+    """``path`` is ``directory`` or below it, compared as strings (both absolute
+    and clean, as mountinfo and readlink give them)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
 class Root:
     """A directory that is "/" for every path given to it, held as an O_PATH descriptor."""
 

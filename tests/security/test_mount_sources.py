@@ -34,3 +34,45 @@ def test_a_source_inside_the_rootfs_is_never_opened_by_the_hosts_root(rt, open_d
     assert result.returncode == 1, result.stdout
     assert "inside the rootfs" in result.stderr and "Traceback" not in result.stderr
     assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+
+
+def test_delete_of_a_container_without_a_mount_namespace_unmounts_only_its_own(rt, open_dir):  # noqa: F811
+    """Without a mount namespace the container's mounts are the host's, and delete
+    detaches them (rootfs/host_mounts.py).  Someone who can write the rootfs (another
+    container sharing it) waits until delete has listed them, then moves a directory
+    holding one away and puts a symlink to the host in its place: delete must not
+    follow it and unmount the host's own mount there.  (A fault point holds the
+    window open; a path-based umount2 took the host's mount.)"""
+    import subprocess
+    import threading
+    import time
+
+    host_dir = open_dir / "host"
+    (host_dir / "b").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "hosts-own", str(host_dir / "b")], check=True)
+
+    def edit(config):
+        config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != "mount"]
+        config["mounts"].append({"destination": "/a/b", "type": "tmpfs", "source": "tmpfs"})
+    bundle = rt.bundle(["sleep", "60"], edit=edit, base=open_dir)
+    rootfs = bundle / "rootfs"
+    container_id = rt.create(bundle)
+
+    def swap():
+        time.sleep(0.5)  # delete is in its 2 s window by now
+        os.rename(rootfs / "a", rootfs / "a-moved")  # the container's tmpfs moves with it
+        os.symlink(str(host_dir), rootfs / "a")
+    racer = threading.Thread(target=swap)
+    racer.start()
+    raced = rt.cmd("delete", "--force", container_id,
+                   env=dict(os.environ, OCI_RUNTIME_FAULT="delete:host-mounts-listed=sleep:2"))
+    racer.join()
+    with open("/proc/self/mountinfo") as f:
+        assert str(host_dir / "b") in [line.split()[4] for line in f]  # the host's own mount survived
+    if raced.returncode != 0:  # the moved mount could not be matched: said, and the state kept
+        assert "could not unmount" in raced.stderr and "Traceback" not in raced.stderr, raced.stderr
+        rt.api.delete(container_id, force=True)  # listed afresh, found where it is now
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    assert str(host_dir / "b") in points
+    assert not [p for p in points if p.startswith(str(rootfs))]  # every mount of the container is gone
