@@ -239,11 +239,16 @@ def _make_cgroups(root, st, made, cgroup, config):
     """The container's cgroups, with their limits, before its first process joins.
     Runs while the forked child loads its modules (see _spawn)."""
     made["cgroup"] = cgroup
+    faults.point("create:before-cgroup-lock")
     with RootLock(root) as held:  # see cgroups/parents.py: shared parents
         # Listed before they are made: a create killed in between leaves a listed
         # parent that does not exist (harmless), never an unlisted one that does.
-        register_parents(held, st.private["cgroups_created"], cgroup.paths)
+        # What is missing is asked again here, under the lock: a parent that
+        # existed when the "creating" record was written may have been removed
+        # since by the delete of the last container in it, and is made again now.
+        register_parents(held, set(st.private["cgroups_created"]) | set(cgroup.missing()), cgroup.paths)
         made["created"] = cgroup.create()
+        faults.point("create:cgroups-made")
         register_parents(held, made["created"], cgroup.paths)
     st.private["cgroups_created"] = made["created"]
     faults.point("create:after-cgroup")

@@ -5,8 +5,9 @@ whose containers share a parent cgroup.  In every case: a clear one-line error
 naming the cause, and `delete --force` leaves nothing behind."""
 import os
 import resource
+import subprocess
 
-from conftest import CGROUP_ROOT, cgroup_dirs_named
+from conftest import CGROUP_ROOT, RUNTIME, cgroup_dirs_named, wait_for
 from oci_runtime.cgroups.parents import HOST_DIR, REGISTRY
 
 from .helpers import light_bundle, status_or_missing, with_fault
@@ -153,3 +154,37 @@ def test_two_roots_sharing_a_parent_cgroup(rt, tmp_path):
         os.rmdir(os.path.dirname(pre_existing))
     for root in roots:
         assert os.listdir(root) == []
+
+
+def test_a_parent_removed_while_a_create_waits_for_the_registry_is_listed_again(rt):
+    """A's delete removes the shared parent it made (A was the last one in it)
+    after B's create recorded what it would make (then: only its own cgroup, the
+    parent existed) but before B took the registry's lock.  B makes the parent
+    again; killed right after, before anything else is written, B must still
+    have listed that parent, or `delete --force` of B leaves it on the host for
+    good (the kill soak found this with two callers)."""
+    shared = f"{rt.cgroup_parent}/refilled"
+
+    def in_shared(name):
+        return lambda config: config["linux"].__setitem__("cgroupsPath", f"/{shared}/{name}")
+
+    first = rt.create(light_bundle(rt, "a", edit=in_shared("a")))
+    assert cgroup_dirs_named(shared)
+    second = rt.new_id()
+    waiting = subprocess.Popen([RUNTIME, "--root", rt.root, "create", "--bundle",
+                                str(light_bundle(rt, "b", edit=in_shared("b"))), second],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=with_fault("create:before-cgroup-lock=sleep:2,create:cgroups-made=kill"))
+    try:
+        assert wait_for(lambda: os.path.exists(os.path.join(rt.state_dir(second), "state.json")), timeout=10)
+        rt.cmd("delete", "--force", first, check=True)
+        assert not cgroup_dirs_named(shared), "the parent must be gone before the second create goes on"
+        assert waiting.wait(timeout=30) == -9, waiting.stderr.read()
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+        waiting.stderr.close()
+    assert cgroup_dirs_named(shared), "the second create did not make the parent again"
+    rt.cmd("delete", "--force", second, check=True)
+    assert not cgroup_dirs_named(shared)
