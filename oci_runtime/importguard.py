@@ -36,6 +36,9 @@ def _in_interpreter(finder):
 
 
 def seal():
+    fast = sys.modules.get("oci_runtime.fastimport")
+    if fast is not None:
+        fast.uninstall()  # the interpreter's own import system, which the finder below refuses
     sys.meta_path[:] = [finder for finder in sys.meta_path if _in_interpreter(finder)] + [RefuseImports]
     sys.path[:] = []
     sys.path_hooks[:] = []

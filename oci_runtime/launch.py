@@ -19,7 +19,9 @@ the imports made: ~1.4 ms of `run`'s CPU, and ~0.4 ms more in the forked
 child.  A command makes almost no cyclic garbage, so nothing is lost; a
 long-running one (`events`, a foreground `run` or `exec`) still collects,
 after every COLLECT_AFTER new objects.  Only the command line does this: the
-Python API leaves the caller's collector as it is.
+Python API leaves the caller's collector as it is.  For the same reason of
+cost, the package's own modules are made without the import system
+(fastimport.py), also only here.
 """
 import gc
 import os
@@ -30,6 +32,9 @@ COLLECT_AFTER = 100_000  # new container objects between two young collections
 
 def main(warmup="0"):
     gc.set_threshold(COLLECT_AFTER)
+    from oci_runtime import fastimport
+
+    fastimport.install()
     helper, refresh_fd = _helper_of(warmup)
     if helper:
         from oci_runtime.cgroups import warmup

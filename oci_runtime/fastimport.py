@@ -1,0 +1,134 @@
+"""The command line's own modules, made without the import system.
+
+For each module, Python's import system runs some 200,000 instructions of its
+own (the path search, a spec, a loader, module locks, the bookkeeping in
+importlib._bootstrap) before and after the module's code runs: measured with
+callgrind, an empty module costs ~240,000 instructions to import and ~40,000
+to make by hand (a module object, the compiled code from its ``.pyc`` run in
+it).  `run` loads ~48 of the package's modules, so that is ~2 ms of CPU on every
+`run`, and ~0.5 ms on every `state` (docs/performance.md, item 14).
+
+``install()`` (called by launch.main, so only the command line, never the
+Python API's callers) puts a front on ``__import__`` that makes an
+``oci_runtime`` module the short way when all of this holds:
+
+* it is a plain ``.py`` module or package beside its parent's ``__init__.py``;
+* its ``__pycache__`` file is the one the import system itself would use now: the
+  interpreter's magic number, timestamp-based, and the source's mtime and size
+  as recorded in it (a stale or missing ``.pyc``, an extension module such as
+  the cffi shim, anything else: the import system does it, unchanged).
+
+The module gets what the import system would give it (``__spec__`` with a
+SourceFileLoader, ``__file__``, ``__cached__``, ``__path__`` for a package), is
+in ``sys.modules`` while its code runs, is removed again if that raises, and is
+set on its parent package.  Every other import goes to the interpreter's own
+``__import__``.
+
+Security: importguard.seal() calls ``uninstall()`` first, so a child that is about
+to enter a container's namespaces has only the interpreter's import system, with
+its imports refused (importguard.py); this front never reads a file there.
+"""
+import builtins
+import marshal
+import sys
+
+_original_import = builtins.__import__
+_imp = sys.modules["_imp"]
+_bootstrap = sys.modules["_frozen_importlib"]
+_external = sys.modules["_frozen_importlib_external"]
+_stat = sys.modules["posix"].stat
+_MAGIC = _external.MAGIC_NUMBER
+_PYC = "." + sys.implementation.cache_tag + ".pyc"
+_PACKAGE = "oci_runtime"
+_PREFIX = _PACKAGE + "."
+
+
+def install():
+    builtins.__import__ = _import
+
+
+def uninstall():
+    builtins.__import__ = _original_import
+
+
+def _import(name, globals=None, locals=None, fromlist=(), level=0):
+    if level == 0 and (name == _PACKAGE or name.startswith(_PREFIX)):
+        module = sys.modules.get(name) or _make_locked(name)
+        if module is not None:
+            if not fromlist:
+                return sys.modules[_PACKAGE]
+            if hasattr(module, "__path__"):
+                for item in fromlist:
+                    if item != "*" and not hasattr(module, item) and _make_locked(name + "." + item) is None:
+                        break  # not a module of ours: the import system says what it is
+                else:
+                    return module
+            else:
+                return module
+    return _original_import(name, globals, locals, fromlist, level)
+
+
+def _make_locked(name):
+    _imp.acquire_lock()  # the interpreter's import lock: one thread makes a module, once
+    try:
+        return _make(name)
+    finally:
+        _imp.release_lock()
+
+
+def _make(name):
+    """The module ``name`` made from its current .pyc, or None to leave it to the
+    import system.  One being made already (an import cycle) is returned as it is."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    parent_name, _, leaf = name.rpartition(".")
+    if parent_name:
+        parent = _make(parent_name)
+        if parent is None:
+            return None
+        directory = parent.__path__[0]
+    else:
+        return None  # the package itself was imported the usual way (launch.py is in it)
+    source = f"{directory}/{leaf}.py"
+    try:
+        status = _stat(source)
+        package_dir = None
+    except OSError:
+        source = f"{directory}/{leaf}/__init__.py"
+        try:
+            status = _stat(source)
+        except OSError:
+            return None  # an extension module, a namespace, or nothing: not ours to make
+        package_dir = f"{directory}/{leaf}"
+    cached = f"{source.rpartition('/')[0]}/__pycache__/{source.rpartition('/')[2][:-3]}{_PYC}"
+    try:
+        with open(cached, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if (len(data) < 16 or data[:4] != _MAGIC or data[4:8] != b"\0\0\0\0"
+            or int.from_bytes(data[8:12], "little") != int(status.st_mtime) & 0xFFFFFFFF
+            or int.from_bytes(data[12:16], "little") != status.st_size & 0xFFFFFFFF):
+        return None  # stale, hash-based or not ours: the import system recompiles or checks it
+    code = marshal.loads(memoryview(data)[16:])
+    loader = _external.SourceFileLoader(name, source)
+    spec = _bootstrap.ModuleSpec(name, loader, origin=source, is_package=package_dir is not None)
+    spec.cached = cached
+    spec.has_location = True
+    module = type(sys)(name)
+    module.__spec__, module.__loader__, module.__file__, module.__cached__ = spec, loader, source, cached
+    if package_dir is not None:
+        module.__path__ = spec.submodule_search_locations = [package_dir]
+        module.__package__ = name
+    else:
+        module.__package__ = parent_name
+    sys.modules[name] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    module = sys.modules[name]
+    setattr(parent, leaf, module)
+    return module
