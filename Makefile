@@ -7,7 +7,8 @@ RUNTIME     := $(VENV)/bin/oci-runtime
 BUNDLE      := bundles/build/busybox
 DEMO_ROOT   ?= /run/oci-runtime
 APT_PACKAGES := busybox-static gcc libc6-dev libseccomp-dev python3-dev python3-venv python3-pip iproute2 procps \
-                podman conmon containerd runc catatonit netavark uidmap fuse-overlayfs bsdutils qemu-system-x86
+                podman conmon containerd runc catatonit netavark uidmap fuse-overlayfs bsdutils qemu-system-x86 \
+                dbus-daemon
 
 SHARED      ?= $(CURDIR)/../shared
 V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
@@ -15,8 +16,11 @@ V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices
                tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_launcher.py \
                tests/security/test_kernel_filesystems.py tests/security/test_host_side_decisions.py tests/test_api.py \
                tests/test_cli_compat.py tests/test_exec.py
+SDVM        := $(SHARED)/recipes/systemd-vm/systemd-vm-run.sh
+SDVM_CHECK  := $(SHARED)/recipes/systemd-vm/check-systemd-cgroup.sh
+SYSTEMD_TESTS ?= tests/test_systemd_cgroup.py
 
-.PHONY: demo test lint test-v2 test-soak validation system-deps install test-deps bundle clean
+.PHONY: demo test lint test-v2 test-systemd test-soak validation system-deps install test-deps bundle clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -64,6 +68,14 @@ test-soak: test-deps
 test-v2: test-deps
 	@if [ ! -x "$(V2VM)" ] && [ ! -f "$(V2VM)" ]; then echo "test-v2: $(V2VM) not found" >&2; exit 1; fi
 	V2VM_TIMEOUT=$${V2VM_TIMEOUT:-2400} bash $(V2VM) -c 'cd $(CURDIR) && $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(V2_TESTS)'
+
+# The systemd lane: the same VM with systemd as PID 1 (../shared/recipes/systemd-vm): the
+# systemd cgroup driver's test modules, then the recipe's own checks of a runtime's
+# --systemd-cgroup (the 36 that runc 1.1.5 passes) with oci-runtime.
+test-systemd: test-deps
+	@if [ ! -f "$(SDVM)" ]; then echo "test-systemd: $(SDVM) not found" >&2; exit 1; fi
+	V2VM_CPUS=1 V2VM_TIMEOUT=$${V2VM_TIMEOUT:-1800} bash $(SDVM) -c 'cd $(CURDIR) && $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(SYSTEMD_TESTS)'
+	V2VM_TIMEOUT=$${V2VM_TIMEOUT:-900} bash $(SDVM_CHECK) $(CURDIR)/$(RUNTIME)
 
 # The opencontainers runtime-tools validation suite (not part of `make test`; see
 # docs/validation.md). It builds an unmodified upstream runtime-tools tree (pinned

@@ -20,7 +20,8 @@ GLOBAL_FLAGS = (
     Flag(("log",), "str", "set the log file to write oci-runtime logs to (default is stderr)", ""),
     Flag(("log-format",), "str", "set the log format ('text' or 'json')", "text"),
     Flag(("debug",), "bool", "enable debug logging", False),
-    Flag(("systemd-cgroup",), "bool", "accepted for runc compatibility; cgroupfs is used", False),
+    Flag(("systemd-cgroup",), "bool", "the container's cgroup is a systemd scope unit "
+         "(linux.cgroupsPath slice:prefix:name)", False),
     Flag(("rootless",), "str", "accepted for runc compatibility ('true', 'false' or 'auto')", "auto"),
     Flag(("criu",), "str", "path to the criu binary (checkpoint/restore only check for it)", "criu"),
     Flag(("version", "v"), "bool", "print the version", False),

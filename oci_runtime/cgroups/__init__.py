@@ -4,7 +4,8 @@
           a hybrid host also one in the cgroup2 hierarchy (runc joins it too),
           used for what no v1 hierarchy offers (hugetlb on this project's CI)
   fs_v2   a pure cgroup v2 ("unified") host
-  (systemd: a driver to come, behind the same interface)
+  systemd a transient scope unit systemd makes and owns (`--systemd-cgroup`),
+          then fs_v2's files; a pure cgroup v2 host for now (systemd.py)
 
 ``for_container`` picks the driver from the host's layout (read once from
 mountinfo: host_layout) and resolves linux.cgroupsPath; ``of`` rebuilds the
@@ -26,18 +27,33 @@ import time
 from oci_runtime.errors import OCIError
 
 DEFAULT_PARENT = "/oci-runtime"
-DRIVERS = ("fs_v1", "fs_v2")
+DRIVERS = ("fs_v1", "fs_v2", "systemd")
 V2_KEY = "unified"  # the cgroup2 hierarchy's key in a container's paths: the drivers' business
+# A cgroup that is gone, or going: a directory being removed (systemd drops a scope
+# the moment its last process exits) answers ENODEV to its files before it vanishes.
+GONE = (errno.ENOENT, errno.ENODEV)
 
 
-def for_container(cgroups_path, container_id):
+def for_container(cgroups_path, container_id, systemd=False):
     """The driver for a new container on this host, its directories resolved.
 
     An absolute cgroupsPath is taken relative to each hierarchy's root; a
     relative one is joined under the caller's own cgroup, as runc does; a
     missing one defaults to ``/oci-runtime/<id>``, a runtime-owned parent (never
-    the caller's cgroup)."""
+    the caller's cgroup).  With ``systemd`` (`--systemd-cgroup`) it is
+    ``slice:prefix:name`` and the cgroup is a systemd scope (systemd.py)."""
     layout = host_layout()
+    if systemd:
+        from oci_runtime.cgroups import systemd as systemd_driver
+
+        if not systemd_driver.running():
+            raise OCIError("systemd not running on this host, cannot use systemd as cgroups manager "
+                           "(--systemd-cgroup: leave it out to use the cgroup files directly)")
+        if layout.mode != "unified":
+            raise OCIError(f"--systemd-cgroup: this host's cgroups are {layout.mode} (cgroup v1); the systemd "
+                           "driver supports pure cgroup v2 hosts only for now: leave --systemd-cgroup out")
+        paths = systemd_driver.resolve(cgroups_path, container_id, layout.hierarchies[V2_KEY])
+        return systemd_driver.Driver(paths, f"oci-runtime container {container_id}")
     return _driver(layout.driver)(layout.resolve(cgroups_path, container_id))
 
 
@@ -191,8 +207,11 @@ class Cgroup:
                 probe = os.path.dirname(probe)
         return result
 
-    def create(self):
-        """mkdir -p every directory; returns the list of directories this call made."""
+    def create(self, first_pid=0, resources=None):
+        """mkdir -p every directory; returns the list of directories this call made.
+        ``first_pid`` (the container's first process, not in it yet) and
+        ``resources`` (linux.resources, written later by apply()) are for a
+        driver whose manager needs them when it makes the cgroup (systemd)."""
         created = []
         for key, directory in self.paths.items():
             for attempt in range(50):
@@ -274,14 +293,17 @@ class Cgroup:
             try:
                 with open(os.path.join(directory, "cgroup.procs")) as f:
                     found = [int(line) for line in f.read().split()]
-            except FileNotFoundError:
+            except OSError as exc:
+                if exc.errno not in GONE:
+                    raise
                 continue
             for sub in _sub_cgroups(directory):
                 try:
                     with open(os.path.join(sub, "cgroup.procs")) as f:
                         found += [int(line) for line in f.read().split()]
-                except FileNotFoundError:
-                    pass
+                except OSError as exc:
+                    if exc.errno not in GONE:
+                        raise
             return found
         return []
 
@@ -303,7 +325,9 @@ class Cgroup:
         probe = self.frozen_probe()
         try:
             return probe is not None and read_file(probe[0]) == probe[1]
-        except FileNotFoundError:
+        except OSError as exc:
+            if exc.errno not in GONE:
+                raise
             return False
 
     def apply(self, resources, deferred=False, swap_first=False):

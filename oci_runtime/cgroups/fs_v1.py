@@ -50,8 +50,8 @@ class Driver(Cgroup):
 
             enable_controllers(v2, wanted)
 
-    def create(self):
-        created = super().create()
+    def create(self, first_pid=0, resources=None):
+        created = super().create(first_pid, resources)
         directory = self._with("cpuset")
         if directory:
             _fill_cpusets_down_to(directory)

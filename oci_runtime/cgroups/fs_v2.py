@@ -33,11 +33,11 @@ class Driver(Cgroup):
     def prepare_controllers(self, controllers):
         enable_controllers(self.directory, set(controllers) - {"cgroup"})
 
-    def create(self):
+    def create(self, first_pid=0, resources=None):
         created = []
         _mkdir_parents(self.directory, created)
         enable_controllers(self.directory, available_controllers(self.directory))
-        return created + super().create()
+        return created + super().create(first_pid, resources)
 
     def frozen_probe(self):
         return os.path.join(self.directory, "cgroup.freeze"), "1"

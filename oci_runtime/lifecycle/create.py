@@ -44,8 +44,9 @@ from oci_runtime.process.spawn import (AwaitReady, died_before_ready, fork_into_
 
 class CreateOptions:
     def __init__(self, bundle, console_socket="", pid_file="", no_pivot=False,
-                 no_new_keyring=False, preserve_fds=0, console_connection=None):
+                 no_new_keyring=False, preserve_fds=0, console_connection=None, systemd_cgroup=False):
         self.bundle = bundle
+        self.systemd_cgroup = systemd_cgroup  # --systemd-cgroup: the cgroup is a systemd scope
         self.console_socket = console_socket
         self.pid_file = pid_file
         self.no_pivot = no_pivot
@@ -201,7 +202,7 @@ def create(root, container_id, config, opts):
     spawn = None
     try:
         faults.point("create:after-state-dir")
-        cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id)
+        cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id, opts.systemd_cgroup)
         cgroup.check_joinable()
         if namespaces.shares_host_mounts(config):
             from oci_runtime.rootfs import host_mounts
@@ -212,7 +213,7 @@ def create(root, container_id, config, opts):
         os.mkfifo(st.fifo_path, 0o622)
         spawn = Spawn(st, config, opts, rootfs_dir, new_flags, joins, cgroup, console)
         spawn.lock_fd = lock.fd
-        _spawn(spawn, made, lambda: _make_cgroups(root, st, made, cgroup, config))
+        _spawn(spawn, made, lambda first_pid: _make_cgroups(root, st, made, cgroup, config, first_pid))
         faults.point("create:after-ready")
         if opts.pid_file:
             atomicfile.write_pid_file(opts.pid_file, st.pid)
@@ -235,7 +236,7 @@ def create(root, container_id, config, opts):
         lock.release()
 
 
-def _make_cgroups(root, st, made, cgroup, config):
+def _make_cgroups(root, st, made, cgroup, config, first_pid):
     """The container's cgroups, with their limits, before its first process joins.
     Runs while the forked child loads its modules (see _spawn)."""
     made["cgroup"] = cgroup
@@ -247,7 +248,7 @@ def _make_cgroups(root, st, made, cgroup, config):
         # existed when the "creating" record was written may have been removed
         # since by the delete of the last container in it, and is made again now.
         register_parents(held, set(st.private["cgroups_created"]) | set(cgroup.missing()), cgroup.paths)
-        made["created"] = cgroup.create()
+        made["created"] = cgroup.create(first_pid, config["linux"]["resources"])
         faults.point("create:cgroups-made")
         register_parents(held, made["created"], cgroup.paths)
     st.private["cgroups_created"] = made["created"]
@@ -287,7 +288,7 @@ def _spawn(spawn, made, make_cgroups):
 
     def serve(reader, pid):
         try:
-            make_cgroups()
+            make_cgroups(pid)
         except BaseException:
             reap(pid)  # it waits for "cgroups": not in any cgroup, no namespace joined
             raise

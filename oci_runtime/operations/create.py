@@ -5,8 +5,8 @@ from oci_runtime import config as config_mod
 from oci_runtime.lifecycle.create import CreateOptions, create
 
 
-def options_from(opts):
-    """CreateOptions from the flags create and run share."""
+def options_from(opts, g):
+    """CreateOptions from the flags create and run share (and the global ``g``)."""
     return CreateOptions(
         bundle=opts["bundle"] or os.getcwd(),
         console_socket=opts["console_socket"],
@@ -14,10 +14,11 @@ def options_from(opts):
         no_pivot=opts["no_pivot"],
         no_new_keyring=opts["no_new_keyring"],
         preserve_fds=opts["preserve_fds"] or 0,
+        systemd_cgroup=bool(g["systemd_cgroup"]),
     )
 
 
 def main(g, opts, args):
-    create_options = options_from(opts)
+    create_options = options_from(opts, g)
     create(g["root"], args[0], config_mod.load(create_options.bundle), create_options)
     return 0

@@ -79,7 +79,7 @@ def linux_features():
     return {
         "namespaces": namespace_types(),
         "capabilities": capability_names(),
-        "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True},
+        "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False, "rdma": True},
         "seccomp": seccomp_features(),
         # Supported by the runtime (features-linux.md), whether or not this host runs them.
         "apparmor": {"enabled": True},

@@ -5,6 +5,6 @@ from oci_runtime.operations.create import options_from
 
 
 def main(g, opts, args):
-    create_options = options_from(opts)
+    create_options = options_from(opts, g)
     return run(g["root"], args[0], config_mod.load(create_options.bundle), create_options,
                detach=bool(opts["detach"]), keep=bool(opts["keep"]))
