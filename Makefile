@@ -19,6 +19,8 @@ V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices
 SDVM        := $(SHARED)/recipes/systemd-vm/systemd-vm-run.sh
 SDVM_CHECK  := $(SHARED)/recipes/systemd-vm/check-systemd-cgroup.sh
 SYSTEMD_TESTS ?= tests/test_systemd_cgroup.py
+# run again with every command under --systemd-cgroup (OCI_RUNTIME_TEST_SYSTEMD=1, conftest.py)
+SYSTEMD_MODE_TESTS ?= tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_lifecycle.py
 
 .PHONY: demo test lint test-v2 test-systemd test-soak validation system-deps install test-deps bundle clean
 
@@ -74,7 +76,7 @@ test-v2: test-deps
 # --systemd-cgroup (the 36 that runc 1.1.5 passes) with oci-runtime.
 test-systemd: test-deps
 	@if [ ! -f "$(SDVM)" ]; then echo "test-systemd: $(SDVM) not found" >&2; exit 1; fi
-	V2VM_CPUS=1 V2VM_TIMEOUT=$${V2VM_TIMEOUT:-1800} bash $(SDVM) -c 'cd $(CURDIR) && $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(SYSTEMD_TESTS)'
+	V2VM_CPUS=1 V2VM_TIMEOUT=$${V2VM_TIMEOUT:-2400} bash $(SDVM) -c 'cd $(CURDIR) && $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(SYSTEMD_TESTS) && OCI_RUNTIME_TEST_SYSTEMD=1 $(CURDIR)/$(VENV)/bin/pytest -p no:cacheprovider $(SYSTEMD_MODE_TESTS)'
 	V2VM_TIMEOUT=$${V2VM_TIMEOUT:-900} bash $(SDVM_CHECK) $(CURDIR)/$(RUNTIME)
 
 # The opencontainers runtime-tools validation suite (not part of `make test`; see

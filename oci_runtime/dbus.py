@@ -200,6 +200,8 @@ class Connection:
             self._authenticate()
             if bus:
                 self.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello")
+            else:
+                self._await_peer(timeout)
         except BaseException:
             self.sock.close()
             raise
@@ -220,6 +222,32 @@ class Connection:
         if not line.startswith(b"OK "):
             raise DBusError("", f"authentication refused: {line.decode(errors='replace')}")
         self.sock.sendall(b"BEGIN\r\n")
+
+    def _await_peer(self, timeout):
+        """Ping a peer without a bus until it answers.  systemd's private socket drops
+        what arrives in the first moments of a connection (seen with systemd 252: a
+        call sent right after BEGIN got no reply, the same call 50 ms later did), so
+        a first call could wait for ever; a Ping (org.freedesktop.DBus.Peer, which
+        every sd-bus peer answers) is sent again every 50 ms until one is answered."""
+        import time  # built into the interpreter
+
+        deadline = time.monotonic() + timeout
+        sent = set()
+        try:
+            while True:
+                sent.add(self.send(METHOD_CALL, "", "/org/freedesktop/DBus", "org.freedesktop.DBus.Peer", "Ping"))
+                self.sock.settimeout(0.05)
+                try:
+                    while True:
+                        message = self.receive()
+                        if message.kind in (METHOD_RETURN, ERROR) and message.reply_serial in sent:
+                            return
+                        self.pending.append(message)
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        raise
+        finally:
+            self.sock.settimeout(timeout)
 
     def _line(self):
         while b"\r\n" not in self.buffer:

@@ -9,6 +9,10 @@ or a file descriptor of the test process itself.
 
 OCI_RUNTIME_UNDER_TEST=/path/to/oci-runtime runs the tests against another
 build (say, main's, to see a new security test fail there first).
+
+OCI_RUNTIME_TEST_SYSTEMD=1 (the systemd lane, `make test-systemd`) runs every
+command with --systemd-cgroup and gives bundles a ``system.slice:<parent>:<name>``
+cgroupsPath; the leak check then also looks for the test's scopes.
 """
 import json
 import os
@@ -26,6 +30,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNTIME = os.environ.get("OCI_RUNTIME_UNDER_TEST") or os.path.join(os.path.dirname(sys.executable), "oci-runtime")
 CGROUP_ROOT = "/sys/fs/cgroup"
+SYSTEMD_MODE = os.environ.get("OCI_RUNTIME_TEST_SYSTEMD") == "1"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -127,7 +132,7 @@ class Runtime:
 
     # -------------------------------------------------------------- commands
     def cmd(self, *args, check=False, input=None, timeout=30, global_args=(), **kw):
-        argv = [RUNTIME, "--root", self.root, *global_args, *args]
+        argv = self.argv(*args, global_args=global_args)
         # Files, not pipes: a created container inherits create's stdio (as with
         # runc), so reading a pipe to EOF would wait for the container to exit.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -141,6 +146,13 @@ class Runtime:
         if check and result.returncode != 0:
             raise AssertionError(f"{argv} failed ({result.returncode}): {result.stderr}")
         return result
+
+    def argv(self, *args, global_args=()):
+        """The command line of one runtime command on this test's --root (with
+        --systemd-cgroup in the systemd lane)."""
+        if SYSTEMD_MODE and "--systemd-cgroup" not in global_args:
+            global_args = ("--systemd-cgroup", *global_args)
+        return [RUNTIME, "--root", self.root, *global_args, *args]
 
     def new_id(self, prefix="c"):
         container_id = f"{prefix}-{self.tag}-{len(self.ids)}"
@@ -157,11 +169,16 @@ class Runtime:
             config = json.load(f)
         config["process"]["args"] = list(args)
         config["process"].update(process)
-        config["linux"]["cgroupsPath"] = f"/{self.cgroup_parent}/{path.name}"
+        config["linux"]["cgroupsPath"] = self.cgroups_path(path.name)
         if edit:
             edit(config)
         self.write_config(path, config)
         return path
+
+    def cgroups_path(self, name):
+        """The test's cgroupsPath for ``name``: under its own parent, or, in the systemd
+        lane, the scope ``<parent>-<name>.scope`` in system.slice."""
+        return f"system.slice:{self.cgroup_parent}:{name}" if SYSTEMD_MODE else f"/{self.cgroup_parent}/{name}"
 
     @staticmethod
     def write_config(path, config):
@@ -222,8 +239,14 @@ class Runtime:
             if left:
                 problems.append(f"state dirs left in {self.root}: {left}")
         cgroups = cgroup_dirs_named(self.cgroup_parent)
+        if SYSTEMD_MODE:
+            cgroups += [d for d in all_cgroups() if self.cgroup_parent in d]
+            units = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend",
+                                    f"{self.cgroup_parent}-*"], capture_output=True, text=True).stdout.split()
+            if units:
+                problems.append(f"systemd units left: {units}")
         if cgroups:
-            problems.append(f"cgroups left: {cgroups}")
+            problems.append(f"cgroups left: {sorted(set(cgroups))}")
         with open("/proc/self/mountinfo") as f:
             mounts = [line for line in f if str(self.tmp) in line]
         if mounts:

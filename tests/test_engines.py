@@ -1,6 +1,12 @@
 """The real engines drive oci-runtime: podman (through conmon) and containerd
 (through containerd-shim-runc-v2), each with a private configuration and state
-made here (nothing in /etc changes), on an image imported from the busybox rootfs."""
+made here (nothing in /etc changes), on an image imported from the busybox rootfs.
+
+In the systemd lane (OCI_RUNTIME_TEST_SYSTEMD=1, `make test-systemd`) the same tests
+run with podman's systemd cgroup manager and containerd's runc shim told
+SystemdCgroup (ctr's --runc-systemd-cgroup), so oci-runtime gets --systemd-cgroup
+and slice:prefix:name paths; the engines' storage then sits on a tmpfs (the VM's
+root is an overlayfs, which overlayfs refuses as an upper directory)."""
 import os
 import shutil
 import signal
@@ -9,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import RUNTIME
+from conftest import RUNTIME, SYSTEMD_MODE
 
 HAVE_PODMAN = shutil.which("podman") and shutil.which("conmon")
 HAVE_CONTAINERD = shutil.which("containerd") and shutil.which("ctr")
@@ -24,7 +30,7 @@ netns = "none"
 network_backend = "netavark"
 
 [engine]
-cgroup_manager = "cgroupfs"
+cgroup_manager = "{cgroup_manager}"
 events_logger = "file"
 events_logfile_path = "{base}/events.log"
 tmp_dir = "{base}/tmp"
@@ -64,7 +70,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 def engines_dir():
     base = f"/tmp/ocirt-engines-{os.getpid()}"
     os.makedirs(base)
+    if SYSTEMD_MODE:
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", base], check=True)
     yield base
+    if SYSTEMD_MODE:
+        subprocess.run(["umount", "-l", base])
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -75,7 +85,8 @@ def podman(engines_dir, busybox_template):
     base = os.path.join(engines_dir, "podman")
     os.makedirs(os.path.join(base, "tmp"))
     with open(os.path.join(base, "containers.conf"), "w") as f:
-        f.write(CONTAINERS_CONF.format(base=base, runtime=RUNTIME))
+        f.write(CONTAINERS_CONF.format(base=base, runtime=RUNTIME,
+                                       cgroup_manager="systemd" if SYSTEMD_MODE else "cgroupfs"))
     with open(os.path.join(base, "storage.conf"), "w") as f:
         f.write(STORAGE_CONF.format(base=base))
     env = dict(os.environ, CONTAINERS_CONF=os.path.join(base, "containers.conf"),
@@ -219,7 +230,11 @@ def test_podman_run_with_a_terminal(podman):
 # ------------------------------------------------------------------ containerd
 
 def ctr_run(ctr, *args):
-    return ctr("run", "--runc-binary", RUNTIME, "--runc-root", ctr.state_root, *args)
+    systemd = ()
+    if SYSTEMD_MODE:  # ctr wants the slice:prefix:name path with it: the unit is ctr-<id>.scope
+        container_id = args[args.index(IMAGE) + 1]
+        systemd = ("--runc-systemd-cgroup", "--cgroup", f"system.slice:ctr:{container_id}")
+    return ctr("run", "--runc-binary", RUNTIME, "--runc-root", ctr.state_root, *systemd, *args)
 
 
 def test_containerd_run_rm_and_fd_hygiene(ctr):
@@ -258,3 +273,36 @@ def test_containerd_run_with_a_terminal(ctr):
                             timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     assert "/dev/pts/0" in result.stdout
+
+
+@pytest.mark.skipif(not SYSTEMD_MODE, reason="the systemd lane's engines (make test-systemd)")
+def test_the_engines_containers_are_systemd_scopes(podman, ctr):
+    def show(unit, prop):
+        return subprocess.run(["systemctl", "show", "-p", prop, "--value", unit], capture_output=True,
+                              text=True).stdout.strip()
+    started = podman("run", "-d", "--memory", "64m", IMAGE, "sleep", "300")
+    assert started.returncode == 0, started.stderr
+    cid = started.stdout.strip()
+    try:
+        unit = f"libpod-{cid}.scope"
+        assert show(unit, "ActiveState") == "active" and show(unit, "Slice") == "machine.slice"
+        assert show(unit, "MemoryMax") == str(64 << 20)
+        assert podman("update", "--memory", "48m", cid).returncode == 0
+        assert show(unit, "MemoryMax") == str(48 << 20)
+        assert podman("pause", cid).returncode == 0 and podman("unpause", cid).returncode == 0
+    finally:
+        assert podman("rm", "-f", "-t", "0", cid).returncode == 0
+    assert show(unit, "LoadState") == "not-found"
+    assert ctr_run(ctr, "-d", IMAGE, "ctr-sd", "sleep", "300").returncode == 0
+    try:
+        assert show("ctr-ctr-sd.scope", "ActiveState") == "active"
+        execd = ctr("task", "exec", "--exec-id", "e1", "ctr-sd", "cat", "/proc/self/cgroup")
+        assert execd.returncode == 0, execd.stderr
+        assert ctr("task", "kill", "-s", "SIGKILL", "ctr-sd").returncode == 0
+    finally:
+        ctr("task", "rm", "-f", "ctr-sd")
+        ctr("container", "rm", "ctr-sd")
+    deadline = time.monotonic() + 10
+    while show("ctr-ctr-sd.scope", "LoadState") != "not-found" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert show("ctr-ctr-sd.scope", "LoadState") == "not-found"

@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from conftest import RUNTIME, wait_for
+from conftest import wait_for
 
 
 def test_run_prints_from_inside_its_own_namespaces(rt):
@@ -98,7 +98,7 @@ class BackgroundRun:
     def __init__(self, rt, bundle):
         self.container_id = rt.new_id()
         self.proc = subprocess.Popen(
-            [RUNTIME, "--root", rt.root, "run", "-b", str(bundle), self.container_id],
+            rt.argv("run", "-b", str(bundle), self.container_id),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert wait_for(lambda: rt.cmd("state", self.container_id).returncode == 0
                         and rt.state(self.container_id)["status"] == "running")
@@ -264,7 +264,7 @@ def _parallel(rt, argvs):
     """Start every command at once; returns their exit codes (stderr kept for failures).
     stderr goes to files: a created container inherits it and would hold a pipe open."""
     files = [tempfile.TemporaryFile(mode="w+") for _ in argvs]
-    procs = [subprocess.Popen([RUNTIME, "--root", rt.root, *argv], stdout=subprocess.DEVNULL, stderr=f)
+    procs = [subprocess.Popen(rt.argv(*argv), stdout=subprocess.DEVNULL, stderr=f)
              for argv, f in zip(argvs, files)]
     codes = [p.wait(timeout=60) for p in procs]
     rt.parallel_errors = []

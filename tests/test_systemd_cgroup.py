@@ -151,3 +151,15 @@ def test_a_malformed_cgroups_path_is_refused_before_anything(rt):
 def test_state_and_features(rt):
     out = rt.cmd("features", check=True).stdout
     assert json.loads(out)["linux"]["cgroup"]["systemd"] is True
+
+
+def test_without_the_system_bus_systemds_private_socket_is_used(rt):
+    """No dbus-daemon (here: the system bus address points nowhere): as root, the
+    driver talks to systemd's private socket, as runc does."""
+    bundle = rt.bundle(["sh", "-c", "cat /proc/self/cgroup"], edit=in_scope(rt, "private"))
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={rt.tmp}/no-bus-here")
+    result = rt.run(bundle, global_args=SD, check=False, env=env)
+    assert result.returncode == 0, result.stderr
+    unit = f"{rt.cgroup_parent}-private.scope"
+    assert result.stdout.strip() == f"0::/system.slice/{unit}"
+    assert unit_gone(unit)

@@ -8,7 +8,7 @@ memory.events', device rules are an eBPF program (devices_bpf.py).
 """
 import os
 
-from oci_runtime.cgroups import V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
+from oci_runtime.cgroups import GONE, V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
 from oci_runtime.errors import OCIError
 
 
@@ -44,11 +44,21 @@ class Driver(Cgroup):
 
     def set_frozen(self, frozen, timeout=10.0):
         if not os.path.exists(os.path.join(self.directory, "cgroup.freeze")):
+            if not frozen and not os.path.isdir(self.directory):
+                return  # gone, and its tasks with it: nothing is frozen
             raise OCIError("no freezer cgroup for this container (neither v1 freezer nor cgroup.freeze)")
         want = "frozen 1" if frozen else "frozen 0"
         events = os.path.join(self.directory, "cgroup.events")
-        write_and_wait(os.path.join(self.directory, "cgroup.freeze"), "1" if frozen else "0",
-                       lambda: want in read_file(events).splitlines(), timeout)
+        try:
+            write_and_wait(os.path.join(self.directory, "cgroup.freeze"), "1" if frozen else "0",
+                           lambda: want in read_file(events).splitlines(), timeout)
+        except OSError as exc:
+            # Thawed tasks that were killed while frozen exit at once, and a cgroup
+            # whose last task exited may go away under us (systemd drops an empty
+            # scope): gone counts as thawed.
+            if frozen or exc.errno not in GONE:
+                raise
+
 
     def oom_kills(self):
         return oom_kill_count(os.path.join(self.directory, "memory.events"))

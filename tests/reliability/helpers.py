@@ -30,7 +30,7 @@ def light_bundle(rt, name, args=("sleep", "1000"), edit=None):
     config = rt.read_config(rt.template)
     config["root"]["path"] = str(shared_rootfs(rt))
     config["process"]["args"] = list(args)
-    config["linux"]["cgroupsPath"] = f"/{rt.cgroup_parent}/{name}"
+    config["linux"]["cgroupsPath"] = rt.cgroups_path(name)
     if edit:
         edit(config)
     rt.write_config(path, config)
