@@ -20,7 +20,8 @@ SDVM        := $(SHARED)/recipes/systemd-vm/systemd-vm-run.sh
 SDVM_CHECK  := $(SHARED)/recipes/systemd-vm/check-systemd-cgroup.sh
 SYSTEMD_TESTS ?= tests/test_systemd_cgroup.py
 # run again with every command under --systemd-cgroup (OCI_RUNTIME_TEST_SYSTEMD=1, conftest.py)
-SYSTEMD_MODE_TESTS ?= tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_lifecycle.py
+SYSTEMD_MODE_TESTS ?= tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_lifecycle.py \
+                      tests/test_engines.py
 
 .PHONY: demo test lint test-v2 test-systemd test-soak validation system-deps install test-deps bundle clean
 
