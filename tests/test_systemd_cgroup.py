@@ -163,3 +163,18 @@ def test_without_the_system_bus_systemds_private_socket_is_used(rt):
     unit = f"{rt.cgroup_parent}-private.scope"
     assert result.stdout.strip() == f"0::/system.slice/{unit}"
     assert unit_gone(unit)
+
+
+def test_property_annotations_reach_the_unit(rt):
+    def edit(config):
+        in_scope(rt, "props")(config)
+        config["annotations"] = {"org.systemd.property.TimeoutStopUSec": "uint64 123456789",
+                                 "org.systemd.property.CollectMode": "'inactive-or-failed'"}
+    bundle = rt.bundle(["sleep", "600"], edit=edit)
+    container_id = rt.new_id()
+    rt.cmd("create", "--bundle", str(bundle), container_id, global_args=SD, check=True)
+    unit = f"{rt.cgroup_parent}-props.scope"
+    assert show(unit, "TimeoutStopUSec") == "2min 3.456789s"
+    assert show(unit, "CollectMode") == "inactive-or-failed"
+    rt.cmd("delete", "--force", container_id, check=True)
+    assert unit_gone(unit)

@@ -86,3 +86,31 @@ def test_without_systemd_the_flag_is_refused_and_nothing_is_left(rt):
                                           "directly)"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert rt.leftovers() == []
+
+
+def test_property_annotations_in_gvariant_text():
+    props = systemd.annotation_properties({
+        "org.systemd.property.TimeoutStopUSec": "uint64 123456789",
+        "org.systemd.property.CollectMode": "'inactive-or-failed'",
+        "org.systemd.property.SendSIGHUP": "true",
+        "org.systemd.property.Nice": "-5",
+        "org.systemd.property.Environment": "['A=1', 'B=x,y']",
+        "org.systemd.property.Empty": "@as []",
+        "org.example.other": "ignored",
+    })
+    assert props == [("TimeoutStopUSec", ("t", 123456789)), ("CollectMode", ("s", "inactive-or-failed")),
+                     ("SendSIGHUP", ("b", True)), ("Nice", ("i", -5)), ("Environment", ("as", ["A=1", "B=x,y"])),
+                     ("Empty", ("as", []))]
+
+
+@pytest.mark.parametrize("key,value,says", [
+    ("org.systemd.property.bad-name", "1", "is not a systemd property name"),
+    ("org.systemd.property.lower", "1", "is not a systemd property name"),
+    ("org.systemd.property.TimeoutStopUSec", "uint64 soon", "not a number, string, boolean or array"),
+    ("org.systemd.property.Description", "'unclosed", "a string without its closing quote"),
+    ("org.systemd.property.X", "[]", "an empty array needs its type"),
+])
+def test_a_bad_property_annotation_is_named(key, value, says):
+    with pytest.raises(ConfigError) as caught:
+        systemd.annotation_properties({key: value})
+    assert f"annotations.{key}" in str(caught.value) and says in str(caught.value), str(caught.value)

@@ -34,14 +34,15 @@ V2_KEY = "unified"  # the cgroup2 hierarchy's key in a container's paths: the dr
 GONE = (errno.ENOENT, errno.ENODEV)
 
 
-def for_container(cgroups_path, container_id, systemd=False):
+def for_container(cgroups_path, container_id, systemd=False, annotations=None):
     """The driver for a new container on this host, its directories resolved.
 
     An absolute cgroupsPath is taken relative to each hierarchy's root; a
     relative one is joined under the caller's own cgroup, as runc does; a
     missing one defaults to ``/oci-runtime/<id>``, a runtime-owned parent (never
     the caller's cgroup).  With ``systemd`` (`--systemd-cgroup`) it is
-    ``slice:prefix:name`` and the cgroup is a systemd scope (systemd.py)."""
+    ``slice:prefix:name`` and the cgroup is a systemd scope (systemd.py), with the
+    unit properties of the config's ``org.systemd.property.*`` ``annotations``."""
     layout = host_layout()
     if systemd:
         from oci_runtime.cgroups import systemd as systemd_driver
@@ -53,7 +54,8 @@ def for_container(cgroups_path, container_id, systemd=False):
             raise OCIError(f"--systemd-cgroup: this host's cgroups are {layout.mode} (cgroup v1); the systemd "
                            "driver supports pure cgroup v2 hosts only for now: leave --systemd-cgroup out")
         paths = systemd_driver.resolve(cgroups_path, container_id, layout.hierarchies[V2_KEY])
-        return systemd_driver.Driver(paths, f"oci-runtime container {container_id}")
+        return systemd_driver.Driver(paths, f"oci-runtime container {container_id}",
+                                     systemd_driver.annotation_properties(annotations))
     return _driver(layout.driver)(layout.resolve(cgroups_path, container_id))
 
 

@@ -121,6 +121,88 @@ def properties(resources):
     return props
 
 
+PROPERTY_ANNOTATION = "org.systemd.property."
+_GVARIANT_TYPES = {"boolean": "b", "byte": "y", "int16": "n", "uint16": "q", "int32": "i", "uint32": "u",
+                   "int64": "x", "uint64": "t", "string": "s", "objectpath": "o", "signature": "g"}
+
+
+def annotation_properties(annotations):
+    """``org.systemd.property.NAME`` annotations as unit properties, as runc passes
+    them: the value in GVariant text form ("uint64 123456789", "'inactive-or-failed'",
+    "true", "['a', 'b']"); a bare number is an int32, as in GVariant, so time
+    properties (NAME ending in USec) need "uint64 N".  A name that is not a
+    property name, or a value this parser does not read, is refused naming it."""
+    props = []
+    for key, text in (annotations or {}).items():
+        if not key.startswith(PROPERTY_ANNOTATION):
+            continue
+        name = key[len(PROPERTY_ANNOTATION):]
+        if not (name[:1].isascii() and name[:1].isupper() and name.isascii() and name.isalnum()):
+            raise ConfigError(f"annotations.{key}", f"{name!r} is not a systemd property name (ASCII letters "
+                              "and digits, starting with a capital letter, e.g. TimeoutStopUSec)")
+        try:
+            props.append((name, _parse_gvariant(str(text).strip())))
+        except ValueError as exc:
+            raise ConfigError(f"annotations.{key}", f"{text!r}: {exc} (GVariant text, e.g. \"uint64 123\", "
+                              "\"'text'\", \"true\")") from None
+    return props
+
+
+def _parse_gvariant(text):
+    """(signature, value) of one GVariant text value (the subset above)."""
+    sig = None
+    if text.startswith("@"):
+        sig, _, text = text[1:].partition(" ")
+    else:
+        word, _, rest = text.partition(" ")
+        if word in _GVARIANT_TYPES and rest:
+            sig, text = _GVARIANT_TYPES[word], rest
+    text = text.strip()
+    if text.startswith("["):
+        if not text.endswith("]"):
+            raise ValueError("an array without its closing ']'")
+        items = [_parse_gvariant(item)[1] if item else None for item in _split_items(text[1:-1])]
+        if None in items:
+            raise ValueError("an empty array element")
+        element = sig[1:] if sig and sig.startswith("a") else (
+            "s" if items and all(isinstance(i, str) for i in items) else "i")
+        if not items and not sig:
+            raise ValueError("an empty array needs its type, e.g. \"@as []\"")
+        return "a" + element, items
+    if text in ("true", "false"):
+        return sig or "b", text == "true"
+    if text[:1] in ("'", '"'):
+        if len(text) < 2 or text[-1] != text[0]:
+            raise ValueError("a string without its closing quote")
+        return sig or "s", text[1:-1].replace("\\" + text[0], text[0]).replace("\\\\", "\\")
+    try:
+        number = int(text, 0)
+    except ValueError:
+        raise ValueError("not a number, string, boolean or array") from None
+    sig = sig or "i"
+    if sig not in "ynqiuxth" or len(sig) != 1:
+        raise ValueError(f"a number cannot be of type {sig!r}")
+    return sig, number
+
+
+def _split_items(text):
+    """The comma-separated items of an array's inside, commas in quotes kept."""
+    items, current, quote = [], "", None
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == ",":
+            items.append(current.strip())
+            current = ""
+            continue
+        current += char
+    if current.strip() or items:
+        items.append(current.strip())
+    return items
+
+
 def _bitmask(text, field):
     """"0-2,5" -> the bytes of a CPU or node bitmask (bit n of byte n // 8)."""
     bits = set()
@@ -139,9 +221,10 @@ def _bitmask(text, field):
 class Driver(fs_v2.Driver):
     name = "systemd"
 
-    def __init__(self, paths, description=""):
+    def __init__(self, paths, description="", extra_properties=()):
         super().__init__(paths)
         self.description = description
+        self.extra_properties = list(extra_properties)  # from org.systemd.property.* annotations
         self._properties_set = False  # create hands them over with the unit's start
 
     @property
@@ -166,6 +249,7 @@ class Driver(fs_v2.Driver):
         if first_pid:
             props.append(("PIDs", ("au", [first_pid])))
         props += properties(resources or {})
+        props += self.extra_properties  # last: what the annotations say wins, as with runc
         with _manager() as manager:
             manager.run_job("StartTransientUnit", "ssa(sv)a(sa(sv))", (self.unit, "replace", props, []),
                             f"starting the scope unit {self.unit}")

@@ -202,7 +202,8 @@ def create(root, container_id, config, opts):
     spawn = None
     try:
         faults.point("create:after-state-dir")
-        cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id, opts.systemd_cgroup)
+        cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id, opts.systemd_cgroup,
+                                       config.get("annotations"))
         cgroup.check_joinable()
         if namespaces.shares_host_mounts(config):
             from oci_runtime.rootfs import host_mounts
