@@ -19,7 +19,9 @@ Module map (one concern each; docs/architecture.md draws the layers):
                 /dev (dev), the order, pivot_root and masked paths (assemble), the pty
                 (console), the host's mounts of a container without a mount
                 namespace (host_mounts)
-  cgroups/      cgroup placement, limits, stats, freezing, removal
+  cgroups/      cgroup placement, limits, stats, freezing, removal; drivers fs_v1,
+                fs_v2 and systemd (a transient scope per container, over D-Bus)
+  dbus          a small D-Bus client (the systemd driver's), written from the spec
   namespaces    namespace flags, joining by path, type checks
   capabilities  capability names and masks
   namespace_settings sysctls, time namespace offsets, the loopback interface
@@ -38,6 +40,7 @@ Module map (one concern each; docs/architecture.md draws the layers):
   faults        named fault points (crash/stall at a step) for the reliability tests
   image/        OCI image layouts unpacked into bundles (`bundle`)
   launch        the installed command's entry point (after the C launcher)
+  fastimport    the command line's modules made from their .pyc without the import system
   fastjson, signals, sockets  light stand-ins for json, signal, socket (start-up time);
                               fastjson.go_dumps writes JSON as runc (Go) prints it
 """
