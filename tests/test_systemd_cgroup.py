@@ -178,3 +178,35 @@ def test_property_annotations_reach_the_unit(rt):
     assert show(unit, "CollectMode") == "inactive-or-failed"
     rt.cmd("delete", "--force", container_id, check=True)
     assert unit_gone(unit)
+
+
+RUNC = "/usr/sbin/runc"
+COMPARED = ("ActiveState", "Slice", "Delegate", "MemoryMax", "TasksMax", "CPUQuotaPerSecUSec", "CPUWeight",
+            "MemoryAccounting", "TasksAccounting", "DefaultDependencies")
+
+
+@pytest.mark.skipif(not os.access(RUNC, os.X_OK), reason="runc is not installed: no reference to compare with")
+def test_the_scope_matches_the_one_runc_makes(rt):
+    """The same bundle under runc --systemd-cgroup and under oci-runtime: the units'
+    properties that carry the config must be the same."""
+    limits = dict(memory={"limit": 67108864}, pids={"limit": 100}, cpu={"quota": 50000, "period": 100000,
+                                                                        "shares": 512})
+    seen = {}
+    for name, runtime in (("ours", None), ("runc", RUNC)):
+        bundle = rt.bundle(["sleep", "600"], name=f"bundle-{name}", edit=in_scope(rt, name, **limits))
+        container_id = rt.new_id()
+        root = str(rt.tmp / f"root-{name}")
+        argv = [runtime or rt.argv()[0], "--root", root, "--systemd-cgroup"]
+        with open(rt.tmp / f"stderr-{name}", "w+") as err:  # a file: the container inherits run -d's stdio
+            started = subprocess.run(argv + ["run", "-d", "--bundle", str(bundle), container_id],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, timeout=120)
+            err.seek(0)
+            assert started.returncode == 0, err.read()
+        unit = f"{rt.cgroup_parent}-{name}.scope"
+        try:
+            seen[name] = {prop: show(unit, prop) for prop in COMPARED}
+        finally:
+            subprocess.run(argv + ["delete", "--force", container_id], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        assert unit_gone(unit)
+    assert seen["ours"] == seen["runc"]
