@@ -96,8 +96,11 @@ class Event:
 class Runtime:
     """The containers kept under one state directory (the CLI's --root)."""
 
-    def __init__(self, root: str = DEFAULT_ROOT):
+    def __init__(self, root: str = DEFAULT_ROOT, *, systemd_cgroup: bool = False):
+        """``systemd_cgroup``: the CLI's --systemd-cgroup, for the containers this
+        object creates (their cgroup is a systemd scope: docs/cgroups.md)."""
         self.root = os.path.abspath(root)
+        self.systemd_cgroup = systemd_cgroup
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -222,9 +225,9 @@ class Runtime:
 
     # ---------------------------------------------------------------- helpers
 
-    @staticmethod
-    def _create_options(bundle, console_socket, pid_file, no_pivot, no_new_keyring, preserve_fds):
+    def _create_options(self, bundle, console_socket, pid_file, no_pivot, no_new_keyring, preserve_fds):
         from oci_runtime.lifecycle.create import CreateOptions
 
         return CreateOptions(bundle=os.path.abspath(bundle), console_socket=console_socket, pid_file=pid_file,
-                             no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+                             no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                             systemd_cgroup=self.systemd_cgroup)

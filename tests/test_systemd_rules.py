@@ -114,3 +114,16 @@ def test_a_bad_property_annotation_is_named(key, value, says):
     with pytest.raises(ConfigError) as caught:
         systemd.annotation_properties({key: value})
     assert f"annotations.{key}" in str(caught.value) and says in str(caught.value), str(caught.value)
+
+
+@pytest.mark.skipif(systemd.running(), reason="systemd runs this host: the refusal is for hosts without it")
+def test_the_api_takes_the_flag_too(rt):
+    from oci_runtime.api import Runtime
+    from oci_runtime.errors import OCIError
+
+    bundle = rt.bundle(["true"], edit=lambda c: c["linux"].__setitem__(
+        "cgroupsPath", f"system.slice:{rt.cgroup_parent}:api"))
+    with pytest.raises(OCIError) as caught:
+        Runtime(root=rt.root, systemd_cgroup=True).create(rt.new_id(), str(bundle))
+    assert "systemd not running on this host" in str(caught.value)
+    assert Runtime(root=rt.root).systemd_cgroup is False
