@@ -15,10 +15,12 @@ V2VM        := $(SHARED)/recipes/cgroup-v2-vm/v2vm-run.sh
 V2_TESTS    ?= tests/test_cgroups.py tests/test_operations.py tests/test_devices_bpf.py tests/test_lifecycle.py \
                tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_launcher.py \
                tests/security/test_kernel_filesystems.py tests/security/test_host_side_decisions.py tests/test_api.py \
-               tests/test_cli_compat.py tests/test_exec.py
+               tests/test_cli_compat.py tests/test_exec.py \
+               tests/rootless/test_rootless_runtime.py tests/rootless/test_rootless_security.py \
+               tests/rootless/test_rootless_podman.py
 SDVM        := $(SHARED)/recipes/systemd-vm/systemd-vm-run.sh
 SDVM_CHECK  := $(SHARED)/recipes/systemd-vm/check-systemd-cgroup.sh
-SYSTEMD_TESTS ?= tests/test_systemd_cgroup.py
+SYSTEMD_TESTS ?= tests/test_systemd_cgroup.py tests/rootless/test_rootless_systemd.py
 # run again with every command under --systemd-cgroup (OCI_RUNTIME_TEST_SYSTEMD=1, conftest.py)
 SYSTEMD_MODE_TESTS ?= tests/reliability/test_fault_matrix.py tests/reliability/test_force_delete.py tests/test_lifecycle.py \
                       tests/test_engines.py

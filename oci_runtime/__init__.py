@@ -11,7 +11,8 @@ Module map (one concern each; docs/architecture.md draws the layers):
   process/      the forks and what passes between them: spawn (fork + channel,
                 shared by create and exec), messages, container_init (create's
                 children), waiter_plan (what the C waiter does), terminal,
-                mount_sources (bind sources a user-namespaced init cannot reach)
+                mount_sources (bind sources a user-namespaced init cannot reach),
+                id_maps (a new user namespace's uid/gid maps, newuidmap when rootless)
   config        typed, complete and fast checking of config.json
   state         the state store under --root: state.json, locks, status from the kernel
   rootfs/       the container's filesystem view: every path through a descriptor of the
@@ -20,7 +21,9 @@ Module map (one concern each; docs/architecture.md draws the layers):
                 (console), the host's mounts of a container without a mount
                 namespace (host_mounts)
   cgroups/      cgroup placement, limits, stats, freezing, removal; drivers fs_v1,
-                fs_v2 and systemd (a transient scope per container, over D-Bus)
+                fs_v2 and systemd (a transient scope per container, over D-Bus),
+                systemd_user (the same in a rootless caller's systemd --user)
+  rootless      what "rootless" means (runc's rules), the default --root it gets
   dbus          a small D-Bus client (the systemd driver's), written from the spec
   namespaces    namespace flags, joining by path, type checks
   capabilities  capability names and masks

@@ -28,14 +28,14 @@ proxy), so they can be called from any thread.
 import os
 from typing import Iterator
 
-from oci_runtime import config as config_mod
+from oci_runtime import config as config_mod, rootless as rootless_mod
 from oci_runtime.errors import (ConfigError, ContainerExists, ContainerNotFound, ContainerNotRunning,
                                 ContainerStateError, ExecFailed, OCIError)
 
 __all__ = ["Runtime", "State", "Event", "OCIError", "ConfigError", "ContainerExists", "ContainerNotFound",
            "ContainerNotRunning", "ContainerStateError", "ExecFailed", "DEFAULT_ROOT"]
 
-DEFAULT_ROOT = "/run/oci-runtime"
+DEFAULT_ROOT = "/run/oci-runtime"  # the host's root; a rootless caller's default is rootless.default_root()
 
 
 class State:
@@ -96,11 +96,15 @@ class Event:
 class Runtime:
     """The containers kept under one state directory (the CLI's --root)."""
 
-    def __init__(self, root: str = DEFAULT_ROOT, *, systemd_cgroup: bool = False):
-        """``systemd_cgroup``: the CLI's --systemd-cgroup, for the containers this
-        object creates (their cgroup is a systemd scope: docs/cgroups.md)."""
-        self.root = os.path.abspath(root)
+    def __init__(self, root: str | None = None, *, systemd_cgroup: bool = False, rootless: str = "auto"):
+        """``root``: the CLI's --root, with its default (/run/oci-runtime, or
+        $XDG_RUNTIME_DIR/oci-runtime for a rootless caller: docs/rootless.md).
+        ``systemd_cgroup``: the CLI's --systemd-cgroup, for the containers this
+        object creates (their cgroup is a systemd scope: docs/cgroups.md).
+        ``rootless``: the CLI's --rootless ("auto", "true" or "false")."""
+        self.root = os.path.abspath(root or rootless_mod.default_root())
         self.systemd_cgroup = systemd_cgroup
+        self.rootless = rootless_mod.detect(rootless)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -230,4 +234,4 @@ class Runtime:
 
         return CreateOptions(bundle=os.path.abspath(bundle), console_socket=console_socket, pid_file=pid_file,
                              no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-                             systemd_cgroup=self.systemd_cgroup)
+                             systemd_cgroup=self.systemd_cgroup, rootless=self.rootless)

@@ -7,11 +7,12 @@ with --log, an "error" line in the log; exit status is 1, as runc's.
 """
 import sys
 
-from oci_runtime import __version__, OCI_VERSION, log
+from oci_runtime import __version__, OCI_VERSION, log, rootless
 from oci_runtime.cliparse import Command, Flag, format_flags, parse
 from oci_runtime.errors import OCIError, UsageError, message_of, one_line
 
-DEFAULT_ROOT = "/run/oci-runtime"
+# $XDG_RUNTIME_DIR/oci-runtime when rootless (rootless.py), as runc's default follows the caller
+DEFAULT_ROOT = rootless.default_root()
 # Commands that move a new process into cgroups (see oci_runtime/cgroups/warmup.py).
 _ATTACHING = frozenset(("create", "run", "exec"))
 
@@ -22,7 +23,7 @@ GLOBAL_FLAGS = (
     Flag(("debug",), "bool", "enable debug logging", False),
     Flag(("systemd-cgroup",), "bool", "the container's cgroup is a systemd scope unit "
          "(linux.cgroupsPath slice:prefix:name)", False),
-    Flag(("rootless",), "str", "accepted for runc compatibility ('true', 'false' or 'auto')", "auto"),
+    Flag(("rootless",), "str", "ignore cgroup permission errors ('true', 'false', or 'auto')", "auto"),
     Flag(("criu",), "str", "path to the criu binary (checkpoint/restore only check for it)", "criu"),
     Flag(("version", "v"), "bool", "print the version", False),
 )
@@ -212,6 +213,8 @@ def run_command(argv):
     g = top.options
     if g["log_format"] not in ("text", "json"):
         raise UsageError(f"invalid log-format: {g['log_format']}")
+    if g["rootless"].lower() not in ("auto", "true", "false", "1", "0", "t", "f"):
+        raise UsageError(f"invalid value for --rootless: {g['rootless']} (use true, false or auto)")
     log.configure(g["log"] or None, g["log_format"], g["debug"])
     if g["version"]:
         sys.stdout.write(_version_text())

@@ -188,9 +188,10 @@ class Connection:
     """One authenticated connection; ``bus`` says whether a bus daemon is on the
     other end (then Hello is the first call and signals need a match rule)."""
 
-    def __init__(self, path, bus, timeout=30.0):
+    def __init__(self, path, bus, timeout=30.0, uid=None):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.bus = bus
+        self.uid = os.geteuid() if uid is None else uid  # as the other end sees us: host_uid()
         self.serial = 0
         self.pending = []  # messages read while waiting for another one
         self.buffer = bytearray()
@@ -216,7 +217,7 @@ class Connection:
         self.close()
 
     def _authenticate(self):
-        uid = str(os.geteuid()).encode().hex()
+        uid = str(self.uid).encode().hex()
         self.sock.sendall(b"\0AUTH EXTERNAL " + uid.encode() + b"\r\n")
         line = self._line()
         if not line.startswith(b"OK "):
@@ -325,12 +326,44 @@ class Connection:
             self.pending.append(message)
 
 
-def system_bus_path():
-    """The system bus's socket (DBUS_SYSTEM_BUS_ADDRESS when it names a unix path)."""
-    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "")
+def _unix_path(address):
+    """The first unix:path= of a D-Bus address list, or ""."""
     for part in address.split(";"):
         if part.startswith("unix:"):
             for option in part[5:].split(","):
                 if option.startswith("path="):
                     return option[5:]
-    return SYSTEM_BUS
+    return ""
+
+
+def system_bus_path():
+    """The system bus's socket (DBUS_SYSTEM_BUS_ADDRESS when it names a unix path)."""
+    return _unix_path(os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "")) or SYSTEM_BUS
+
+
+def session_bus_path():
+    """The user's session bus: DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus
+    (where dbus-user-session and systemd --user put it)."""
+    return (_unix_path(os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""))
+            or os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), "bus"))
+
+
+def user_manager_private_path():
+    """systemd --user's own socket, the fallback without a session bus."""
+    return os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), "systemd", "private")
+
+
+def host_uid():
+    """This process's uid as the host (a bus daemon, systemd) sees it: inside a user
+    namespace (rootless podman runs the runtime as its uid 0) the uid it maps to
+    one level up, which for podman's namespace is the host's."""
+    uid = os.geteuid()
+    try:
+        with open("/proc/self/uid_map") as f:
+            for line in f:
+                inside, outside, count = (int(n) for n in line.split())
+                if inside <= uid < inside + count:
+                    return outside + uid - inside
+    except (OSError, ValueError):
+        pass
+    return uid

@@ -78,24 +78,26 @@ def _pure_cgroup_v2():
 
 
 def _make_rootless(spec):
-    """runc's rootless adjustments: a user namespace mapping the caller, no network
-    namespace, sysfs bound from the host, no cgroup limits."""
+    """runc's rootless adjustments (`runc spec --rootless`): a user namespace, last,
+    mapping the caller's own uid and gid to root; no network namespace (a user
+    cannot give it an interface); sysfs bound from the host (mounting sysfs needs
+    a network namespace of one's own); no uid=/gid= mount options (those ids are
+    not mapped); no cgroup limits (a user's cgroups are optional: rootless.py)."""
     import os
 
     linux = spec["linux"]
-    linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != "network"]
+    linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] not in ("network", "user")]
     linux["namespaces"].append({"type": "user"})
-    linux["uidMappings"] = [{"containerID": 0, "hostID": os.getuid(), "size": 1}]
-    linux["gidMappings"] = [{"containerID": 0, "hostID": os.getgid(), "size": 1}]
+    linux["uidMappings"] = [{"containerID": 0, "hostID": os.geteuid(), "size": 1}]
+    linux["gidMappings"] = [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
     del linux["resources"]
     mounts = []
     for mount in spec["mounts"]:
         if mount["destination"] == "/sys":
             mount = {"destination": "/sys", "type": "none", "source": "/sys",
                      "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}
-        elif mount["destination"] == "/dev/pts":
-            mount = dict(mount, options=[o for o in mount["options"] if o != "gid=5"])
-        elif mount["destination"] == "/sys/fs/cgroup":
-            continue
+        elif "options" in mount:
+            mount = dict(mount, options=[o for o in mount["options"]
+                                         if not o.startswith(("uid=", "gid="))])
         mounts.append(mount)
     spec["mounts"] = mounts

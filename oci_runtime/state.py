@@ -115,7 +115,9 @@ class Lock:
 def make_container_dir(root, container_id):
     """Create the state dir; refuses an id in use.  Returns (path, held Lock)."""
     directory = container_dir(root, container_id)
-    os.makedirs(root, mode=0o711, exist_ok=True)
+    # 0700 as runc's: another user on the host (rootless ones included) cannot
+    # even look up a container's state, fifo or lock under someone else's root.
+    os.makedirs(root, mode=0o700, exist_ok=True)
     try:
         os.mkdir(directory, 0o711)
     except FileExistsError:
@@ -292,7 +294,8 @@ class State:
         """The container's cgroup driver (cgroups/), rebuilt from what create recorded."""
         from oci_runtime import cgroups
 
-        return cgroups.of(self.private.get("cgroups") or {}, self.private.get("cgroup_driver"))
+        return cgroups.of(self.private.get("cgroups") or {}, self.private.get("cgroup_driver"),
+                          self.private.get("cgroups_left_out"))
 
     def _init_waits_on_fifo(self):
         """The waiting init holds the fifo open; a `start` killed between its write

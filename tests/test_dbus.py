@@ -87,3 +87,42 @@ def test_the_system_bus_address_from_the_environment(monkeypatch):
     assert dbus.system_bus_path() == "/run/other/bus"
     monkeypatch.delenv("DBUS_SYSTEM_BUS_ADDRESS")
     assert dbus.system_bus_path() == "/run/dbus/system_bus_socket"
+
+
+def test_the_session_bus_and_the_user_managers_socket_from_the_environment(monkeypatch):
+    """systemd_user.py's addresses: DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1234")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/tmp/session-bus")
+    assert dbus.session_bus_path() == "/tmp/session-bus"
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    assert dbus.session_bus_path() == "/run/user/1234/bus"
+    assert dbus.user_manager_private_path() == "/run/user/1234/systemd/private"
+
+
+def test_authentication_names_the_uid_the_daemon_sees(bus):
+    """A rootless podman runtime is uid 0 in its user namespace; the daemon sees the
+    host uid, so that is the one to name (host_uid): another uid is refused."""
+    with dbus.Connection(bus, bus=True, uid=os.geteuid()) as conn:
+        assert conn.call(*DBUS, "ListNames")
+    with pytest.raises(dbus.DBusError) as refused:
+        dbus.Connection(bus, bus=True, uid=os.geteuid() + 4242)
+    assert "authentication refused" in str(refused.value)
+
+
+def test_host_uid_is_the_uid_one_user_namespace_up():
+    """As root of a user namespace made by nobody (what rootless podman does), the
+    uid the host sees is nobody's, not 0."""
+    import pwd
+    import sys
+
+    assert dbus.host_uid() == os.geteuid()  # the initial namespace: the identity map
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root (to become nobody) and unshare(1)")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    code = "import os; from oci_runtime import dbus; print(os.geteuid(), dbus.host_uid())"
+    inside = subprocess.run(["runuser", "-u", "nobody", "--", "unshare", "--user", "--map-root-user",
+                             sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=os.path.dirname(os.path.dirname(dbus.__file__)))
+    if inside.returncode != 0 and "Operation not permitted" in inside.stderr:
+        pytest.skip(f"users may not make user namespaces here: {inside.stderr.strip()}")
+    assert inside.stdout.split() == ["0", str(nobody)], inside.stderr

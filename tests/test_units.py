@@ -398,24 +398,31 @@ def test_cli_good_unit_flags_reach_the_container_lookup(tmp_path, argv):
     assert result.returncode == 1 and result.stderr == "container does not exist\n"
 
 
-def test_spec_is_what_runc_spec_writes(tmp_path):
+@pytest.mark.parametrize("rootless", [False, True], ids=["rootful", "rootless"])
+def test_spec_is_what_runc_spec_writes(tmp_path, rootless):
     """The same document as `runc spec` (here, and on the host's cgroup layout), but
-    for ociVersion and the hostname (this program's name where runc's is "runc")."""
+    for ociVersion and the hostname (this program's name where runc's is "runc");
+    with --rootless, what `runc spec --rootless` writes."""
     import shutil
 
+    flag = ["--rootless"] * rootless
     ours = tmp_path / "ours"
     ours.mkdir()
-    subprocess.run([RUNTIME, "spec", "--bundle", str(ours)], check=True)
+    subprocess.run([RUNTIME, "spec", *flag, "--bundle", str(ours)], check=True)
     config = json.loads((ours / "config.json").read_text())
     pure_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     assert [ns["type"] for ns in config["linux"]["namespaces"]] == \
-        ["pid", "network", "ipc", "uts", "mount"] + ["cgroup"] * pure_v2
+        ["pid"] + ["network"] * (not rootless) + ["ipc", "uts", "mount"] + ["cgroup"] * pure_v2 + ["user"] * rootless
     assert "ambient" not in config["process"]["capabilities"] and config["hostname"] == "oci-runtime"
+    if rootless:
+        assert config["linux"]["uidMappings"] == [{"containerID": 0, "hostID": os.geteuid(), "size": 1}]
+        assert "resources" not in config["linux"]
+        assert not any(o.startswith(("uid=", "gid=")) for m in config["mounts"] for o in m.get("options", ()))
     if not shutil.which("runc"):
         return
     theirs = tmp_path / "theirs"
     theirs.mkdir()
-    subprocess.run(["runc", "spec"], cwd=theirs, check=True)
+    subprocess.run(["runc", "spec", *flag], cwd=theirs, check=True)
     reference = json.loads((theirs / "config.json").read_text())
     for document in (config, reference):
         document.pop("ociVersion")

@@ -5,7 +5,8 @@
           used for what no v1 hierarchy offers (hugetlb on this project's CI)
   fs_v2   a pure cgroup v2 ("unified") host
   systemd a transient scope unit systemd makes and owns (`--systemd-cgroup`),
-          then fs_v2's files; a pure cgroup v2 host for now (systemd.py)
+          then fs_v2's files; a pure cgroup v2 host for now (systemd.py);
+          systemd_user the same in a rootless caller's own systemd --user
 
 ``for_container`` picks the driver from the host's layout (read once from
 mountinfo: host_layout) and resolves linux.cgroupsPath; ``of`` rebuilds the
@@ -27,14 +28,14 @@ import time
 from oci_runtime.errors import OCIError
 
 DEFAULT_PARENT = "/oci-runtime"
-DRIVERS = ("fs_v1", "fs_v2", "systemd")
+DRIVERS = ("fs_v1", "fs_v2", "systemd", "systemd_user")
 V2_KEY = "unified"  # the cgroup2 hierarchy's key in a container's paths: the drivers' business
 # A cgroup that is gone, or going: a directory being removed (systemd drops a scope
 # the moment its last process exits) answers ENODEV to its files before it vanishes.
 GONE = (errno.ENOENT, errno.ENODEV)
 
 
-def for_container(cgroups_path, container_id, systemd=False, annotations=None):
+def for_container(cgroups_path, container_id, systemd=False, annotations=None, rootless=False):
     """The driver for a new container on this host, its directories resolved.
 
     An absolute cgroupsPath is taken relative to each hierarchy's root; a
@@ -42,7 +43,13 @@ def for_container(cgroups_path, container_id, systemd=False, annotations=None):
     missing one defaults to ``/oci-runtime/<id>``, a runtime-owned parent (never
     the caller's cgroup).  With ``systemd`` (`--systemd-cgroup`) it is
     ``slice:prefix:name`` and the cgroup is a systemd scope (systemd.py), with the
-    unit properties of the config's ``org.systemd.property.*`` ``annotations``."""
+    unit properties of the config's ``org.systemd.property.*`` ``annotations``.
+
+    ``rootless`` (rootless.py): without a cgroupsPath, a hierarchy the caller may
+    not write to is left out (runc's rule; the container runs without a cgroup
+    there), and device rules are never written.  A cgroupsPath given is a cgroup
+    the caller was delegated: failing to make it stays an error (in the v1
+    hierarchies of a hybrid host; its cgroup2 one is left out when not writable)."""
     layout = host_layout()
     if systemd:
         from oci_runtime.cgroups import systemd as systemd_driver
@@ -53,20 +60,39 @@ def for_container(cgroups_path, container_id, systemd=False, annotations=None):
         if layout.mode != "unified":
             raise OCIError(f"--systemd-cgroup: this host's cgroups are {layout.mode} (cgroup v1); the systemd "
                            "driver supports pure cgroup v2 hosts only for now: leave --systemd-cgroup out")
+        properties = systemd_driver.annotation_properties(annotations)
+        if rootless:  # the scope is the user's, in its own systemd --user (systemd_user.py)
+            from oci_runtime.cgroups import systemd_user
+
+            paths = systemd_user.resolve(cgroups_path, container_id, layout.hierarchies[V2_KEY])
+            driver = systemd_user.Driver(paths, f"oci-runtime container {container_id}", properties)
+            driver.rootless = True
+            return driver
         paths = systemd_driver.resolve(cgroups_path, container_id, layout.hierarchies[V2_KEY])
-        return systemd_driver.Driver(paths, f"oci-runtime container {container_id}",
-                                     systemd_driver.annotation_properties(annotations))
-    return _driver(layout.driver)(layout.resolve(cgroups_path, container_id))
+        return systemd_driver.Driver(paths, f"oci-runtime container {container_id}", properties)
+    driver = _driver(layout.driver)(layout.resolve(cgroups_path, container_id))
+    if rootless:
+        driver.rootless = True
+        if not cgroups_path:
+            driver.leave_out_unwritable(driver.paths)
+        elif layout.mode == "hybrid":
+            # The cgroup2 hierarchy beside v1 controllers holds nothing a limit needs
+            # (runc leaves it alone rootless); a delegation covers the v1 ones.
+            driver.leave_out_unwritable([V2_KEY])
+    return driver
 
 
-def of(paths, name=None):
-    """The driver of an existing container: ``paths`` and ``name`` as its state recorded
-    them (a state from before drivers were named has no name: fs_v2 recognises its own)."""
+def of(paths, name=None, left_out=()):
+    """The driver of an existing container: ``paths``, ``name`` and ``left_out`` as its
+    state recorded them (a state from before drivers were named has no name: fs_v2
+    recognises its own)."""
     if not name:
         from oci_runtime.cgroups import fs_v2
 
         name = "fs_v2" if fs_v2.recorded_by_it(paths) else "fs_v1"
-    return _driver(name)(paths or {})
+    driver = _driver(name)(paths or {})
+    driver.left_out = tuple(left_out or ())
+    return driver
 
 
 def _driver(name):
@@ -159,9 +185,35 @@ class Cgroup:
     """One container's cgroups through one driver (see the module docstring)."""
 
     name = ""  # recorded in the state with the paths: cgroups.of(paths, name)
+    rootless = False  # a rootless create's cgroup: no device rules (only real root may write them)
+    left_out = ()  # hierarchies a rootless container has no cgroup in (recorded in its state)
 
     def __init__(self, paths):
         self.paths = dict(paths)
+
+    def leave_out_unwritable(self, keys):
+        """Rootless (for_container): drop each of ``keys`` where the caller
+        could not make (or join) the container's directory -- the nearest existing
+        one is not writable, or is on a read-only mount.  Asked once, host-side,
+        before anything is made; a directory that still cannot be made later is an
+        error like any other."""
+        for key in list(keys):
+            directory = self.paths.get(key)
+            if directory is None:
+                continue
+            probe = directory
+            while not os.path.isdir(probe):
+                probe = os.path.dirname(probe)
+            target = os.path.join(directory, "cgroup.procs") if probe == directory else probe
+            if not os.access(target, os.W_OK):
+                del self.paths[key]
+                self.left_out += (key,)
+
+    def without_cgroup(self, what):
+        """The error for ``what`` (runc's phrase) on a container whose cgroup was left out."""
+        return OCIError(f"{what} (created rootless without linux.cgroupsPath, and this user may not "
+                        f"write to the default cgroup parent {DEFAULT_PARENT} in {', '.join(self.left_out)}: "
+                        "give the container a linux.cgroupsPath under a cgroup delegated to this user)")
 
     # ------------------------------------------------------------ per driver
 

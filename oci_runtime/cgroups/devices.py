@@ -57,5 +57,5 @@ def all_rules(config):
 def apply(cgroup, config):
     """Enforce the config's device rules (and the defaults) through the cgroup driver."""
     rules = all_rules(config)
-    if rules:
+    if rules and not cgroup.rootless:  # only real root may write them (runc ignores them rootless)
         cgroup.apply_device_rules(rules)

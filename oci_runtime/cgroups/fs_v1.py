@@ -58,7 +58,8 @@ class Driver(Cgroup):
         return created
 
     def _pid_sources(self):
-        return [directory for _, directory in self._v1()] + [self.paths[V2_KEY]] * (V2_KEY in self.paths)
+        v2 = [self.paths[V2_KEY]] if V2_KEY in self.paths else []
+        return [directory for _, directory in self._v1()] + v2
 
     def set_frozen(self, frozen, timeout=10.0):
         directory = self._with("freezer")

@@ -22,28 +22,33 @@ class Driver(Cgroup):
 
     @property
     def directory(self):
-        return self.paths[V2_KEY]
+        """The container's cgroup2 directory; None for a rootless container left
+        without one (cgroups.Cgroup.leave_out_unwritable)."""
+        return self.paths.get(V2_KEY)
 
     def locate(self, controller):
-        return self.directory, 2
+        return (self.directory, 2) if self.directory else (None, 0)
 
     def writable(self, controller):
-        return (self.directory, 2) if offers(self.directory, controller) else (None, 0)
+        return (self.directory, 2) if self.directory and offers(self.directory, controller) else (None, 0)
 
     def prepare_controllers(self, controllers):
-        enable_controllers(self.directory, set(controllers) - {"cgroup"})
+        if self.directory:
+            enable_controllers(self.directory, set(controllers) - {"cgroup"})
 
     def create(self, first_pid=0, resources=None):
+        if not self.directory:
+            return []
         created = []
         _mkdir_parents(self.directory, created)
-        enable_controllers(self.directory, available_controllers(self.directory))
+        enable_controllers(self.directory, available_controllers(self.directory), best_effort=True)
         return created + super().create(first_pid, resources)
 
     def frozen_probe(self):
-        return os.path.join(self.directory, "cgroup.freeze"), "1"
+        return (os.path.join(self.directory, "cgroup.freeze"), "1") if self.directory else None
 
     def set_frozen(self, frozen, timeout=10.0):
-        if not os.path.exists(os.path.join(self.directory, "cgroup.freeze")):
+        if not self.directory or not os.path.exists(os.path.join(self.directory, "cgroup.freeze")):
             if not frozen and not os.path.isdir(self.directory):
                 return  # gone, and its tasks with it: nothing is frozen
             raise OCIError("no freezer cgroup for this container (neither v1 freezer nor cgroup.freeze)")
@@ -61,7 +66,7 @@ class Driver(Cgroup):
 
 
     def oom_kills(self):
-        return oom_kill_count(os.path.join(self.directory, "memory.events"))
+        return oom_kill_count(os.path.join(self.directory, "memory.events")) if self.directory else 0
 
     def apply_device_rules(self, rules):
         from oci_runtime.cgroups import devices_bpf
@@ -69,6 +74,8 @@ class Driver(Cgroup):
         devices_bpf.load_and_attach(self.directory, rules)
 
     def container_view(self):
+        if not self.directory:  # rootless, left without a cgroup: an empty tmpfs
+            return "v1", []
         return "cgroup2", self.directory
 
 
@@ -89,19 +96,31 @@ def available_controllers(directory):
         return set()
 
 
-def enable_controllers(directory, controllers):
-    """Enable controllers in every ancestor's cgroup.subtree_control (top down)."""
+def enable_controllers(directory, controllers, best_effort=False):
+    """Enable controllers in every ancestor's cgroup.subtree_control (top down).
+
+    ``best_effort`` (create, which offers the container every controller it can):
+    an ancestor that refuses -- not ours to write (a rootless caller's delegated
+    subtree starts below it), or a controller it cannot enable -- ends the walk for
+    the controllers it lacks, silently; the limits the config asks for are enabled
+    again strictly (prepare_controllers), where a refusal is an error naming them."""
     chain = []
     path = directory
     while os.path.exists(os.path.join(os.path.dirname(path), "cgroup.subtree_control")):
         path = os.path.dirname(path)
         chain.append(path)
+    wanted = set(controllers)
     for ancestor in reversed(chain):
         with open(os.path.join(ancestor, "cgroup.subtree_control")) as f:
             enabled = set(f.read().split())
-        for controller in sorted(set(controllers) - enabled):
-            with open(os.path.join(ancestor, "cgroup.subtree_control"), "w") as f:
-                f.write(f"+{controller}")
+        for controller in sorted(wanted - enabled):
+            try:
+                with open(os.path.join(ancestor, "cgroup.subtree_control"), "w") as f:
+                    f.write(f"+{controller}")
+            except OSError:
+                if not best_effort:
+                    raise
+                wanted.discard(controller)
 
 
 def _mkdir_parents(directory, created):

@@ -8,7 +8,7 @@ existed before (the caller's) is never listed, so never removed.
 
 Cgroups belong to the host, not to one --root: the containers under /pod may
 be two --roots' (two engines, or one engine's two namespaces).  So the list is
-host-wide, ``/run/oci-runtime/cgroup-parents.json`` (under the unprivileged
+host-wide, ``/run/oci-runtime/cgroup-parents.json`` (under a rootless
 caller's --root instead, where /run is not writable), and making a
 container's cgroup and removing a parent both hold an flock on that
 directory: a delete can never remove a parent between a create's check that
@@ -24,7 +24,11 @@ HOST_DIR = "/run/oci-runtime"
 
 
 def registry_dir(root):
-    return HOST_DIR if os.geteuid() == 0 else root
+    """The host's root keeps one list; a rootless caller (also root of a user
+    namespace: rootless podman) keeps it under its own --root."""
+    from oci_runtime import rootless
+
+    return HOST_DIR if rootless.host_root() else root
 
 
 class RootLock:

@@ -204,6 +204,9 @@ def _target(cgroup, setting):
         return directory, setting.v1_file, setting.v1_value
     if version == 2 and setting.v2_file:
         return directory, setting.v2_file, setting.v2_value
+    if cgroup.left_out:
+        raise cgroup.without_cgroup(f"{setting.path}: cannot set {setting.controller} limit: container could "
+                                    "not join or create cgroup")
     raise OCIError(f"config.json: {setting.path}: the {setting.controller} controller is not "
                    "available on this host" + ("" if setting.v2_file else " (it is cgroup v1 only)"))
 

@@ -27,6 +27,7 @@ from oci_runtime.cgroups import V2_KEY, fs_v2
 from oci_runtime.errors import ConfigError, OCIError
 
 DEFAULT_SLICE = "system.slice"
+USER_DEFAULT_SLICE = "user.slice"  # rootless: in the user's own systemd --user
 DEFAULT_PREFIX = "oci-runtime"
 SYSTEMD_RUNTIME_DIR = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted)
 _MANAGER = ("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager")
@@ -37,10 +38,10 @@ def running():
     return os.path.isdir(SYSTEMD_RUNTIME_DIR)
 
 
-def unit_of(cgroups_path, container_id):
+def unit_of(cgroups_path, container_id, default_slice=DEFAULT_SLICE):
     """(slice, unit) for ``linux.cgroupsPath``; a malformed value raises ConfigError."""
     if not cgroups_path:
-        return DEFAULT_SLICE, f"{DEFAULT_PREFIX}-{container_id}.scope"
+        return default_slice, f"{DEFAULT_PREFIX}-{container_id}.scope"
     parts = cgroups_path.split(":")
     if len(parts) != 3:
         raise ConfigError("linux.cgroupsPath", f"{cgroups_path!r}: expected cgroupsPath to be of format "
@@ -55,7 +56,7 @@ def unit_of(cgroups_path, container_id):
         raise ConfigError("linux.cgroupsPath", f"{cgroups_path!r}: a slice as the container's own unit is not "
                           "supported: give a name for its scope (\"slice:prefix:name\" makes prefix-name.scope)")
     unit = name if name.endswith(".scope") else (f"{prefix}-{name}.scope" if prefix else f"{name}.scope")
-    return slice_name or DEFAULT_SLICE, unit
+    return slice_name or default_slice, unit
 
 
 def expand_slice(slice_name):
@@ -79,6 +80,19 @@ def resolve(cgroups_path, container_id, mountpoint):
     """The container's paths ({V2_KEY: directory}) on a unified host."""
     slice_name, unit = unit_of(cgroups_path, container_id)
     return {V2_KEY: os.path.normpath(os.path.join(mountpoint, expand_slice(slice_name), unit))}
+
+
+def resolve_for_user(cgroups_path, container_id, mountpoint):
+    """The same for a scope of the caller's own systemd --user (rootless): slices are
+    below the user manager's cgroup (user@UID.service), asked of it; an empty
+    cgroupsPath puts the scope in its user.slice, as runc does rootless."""
+    slice_name, unit = unit_of(cgroups_path, container_id, USER_DEFAULT_SLICE)
+    with _manager(user=True) as manager:
+        (own,) = manager.call_plain(_MANAGER[0], _MANAGER[1], "org.freedesktop.DBus.Properties", "Get", "ss",
+                                    (_MANAGER[2], "ControlGroup"), "asking systemd --user for its cgroup")
+    if not isinstance(own, str) or not own.startswith("/"):
+        raise OCIError(f"systemd cgroup driver: systemd --user reported no cgroup of its own ({own!r})")
+    return {V2_KEY: os.path.normpath(os.path.join(mountpoint, own.lstrip("/"), expand_slice(slice_name), unit))}
 
 
 def properties(resources):
@@ -220,6 +234,7 @@ def _bitmask(text, field):
 
 class Driver(fs_v2.Driver):
     name = "systemd"
+    user = False  # the system's systemd; systemd_user.py: the caller's own systemd --user
 
     def __init__(self, paths, description="", extra_properties=()):
         super().__init__(paths)
@@ -250,7 +265,7 @@ class Driver(fs_v2.Driver):
             props.append(("PIDs", ("au", [first_pid])))
         props += properties(resources or {})
         props += self.extra_properties  # last: what the annotations say wins, as with runc
-        with _manager() as manager:
+        with _manager(self.user) as manager:
             manager.run_job("StartTransientUnit", "ssa(sv)a(sa(sv))", (self.unit, "replace", props, []),
                             f"starting the scope unit {self.unit}")
         self._properties_set = True
@@ -260,13 +275,13 @@ class Driver(fs_v2.Driver):
         if not deferred and not self._properties_set:  # update: the unit learns the new limits too
             props = properties(resources)
             if props:
-                with _manager() as manager:
+                with _manager(self.user) as manager:
                     manager.call("SetUnitProperties", "sba(sv)", (self.unit, True, props),
                                  f"setting the properties of {self.unit}")
         super().apply(resources, deferred, swap_first)
 
     def remove(self, timeout=5.0):
-        with _manager() as manager:
+        with _manager(self.user) as manager:
             try:
                 manager.run_job("StopUnit", "ss", (self.unit, "replace"), f"stopping the scope unit {self.unit}")
             except _NoSuchUnit:
@@ -283,20 +298,30 @@ class _NoSuchUnit(OCIError):
 
 
 class _manager:  # noqa: N801 - used as a context manager, like open()
-    """systemd's Manager object over one D-Bus connection."""
+    """systemd's Manager object over one D-Bus connection: the system's (the system
+    bus, else its private socket), or with ``user`` the caller's own systemd --user
+    (the session bus, else its private socket), authenticated as the uid the host
+    sees (rootless podman runs the runtime as uid 0 of its user namespace)."""
+
+    def __init__(self, user=False):
+        self.user = user
 
     def __enter__(self):
         from oci_runtime import dbus
 
         self.dbus = dbus
+        if self.user:
+            uid = dbus.host_uid()
+            bus, private, what = dbus.session_bus_path(), dbus.user_manager_private_path(), "systemd --user"
+        else:
+            uid, bus, private, what = None, dbus.system_bus_path(), dbus.SYSTEMD_PRIVATE, "systemd"
         try:
-            self.conn = dbus.Connection(dbus.system_bus_path(), bus=True)
+            self.conn = dbus.Connection(bus, bus=True, uid=uid)
         except (OSError, dbus.DBusError):
             try:
-                self.conn = dbus.Connection(dbus.SYSTEMD_PRIVATE, bus=False)
+                self.conn = dbus.Connection(private, bus=False, uid=uid)
             except (OSError, dbus.DBusError) as exc:
-                raise OCIError(f"systemd cgroup driver: cannot reach systemd over D-Bus (system bus "
-                               f"{dbus.system_bus_path()}, then {dbus.SYSTEMD_PRIVATE}): "
+                raise OCIError(f"systemd cgroup driver: cannot reach {what} over D-Bus ({bus}, then {private}): "
                                f"{getattr(exc, 'strerror', None) or exc}") from None
         return self
 

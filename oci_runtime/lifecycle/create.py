@@ -39,14 +39,16 @@ from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.process import container_init, waiter_plan
 from oci_runtime.process.messages import describe, send
 from oci_runtime.process.spawn import (AwaitReady, died_before_ready, fork_into_new_pid_namespace,
-                                       fork_with_channel, hand_seccomp_listener, reap, write_id_mappings)
+                                       fork_with_channel, hand_seccomp_listener, reap)
 
 
 class CreateOptions:
     def __init__(self, bundle, console_socket="", pid_file="", no_pivot=False,
-                 no_new_keyring=False, preserve_fds=0, console_connection=None, systemd_cgroup=False):
+                 no_new_keyring=False, preserve_fds=0, console_connection=None, systemd_cgroup=False,
+                 rootless=False):
         self.bundle = bundle
         self.systemd_cgroup = systemd_cgroup  # --systemd-cgroup: the cgroup is a systemd scope
+        self.rootless = rootless  # --rootless, decided (rootless.detect): cgroups are optional
         self.console_socket = console_socket
         self.pid_file = pid_file
         self.no_pivot = no_pivot
@@ -88,6 +90,9 @@ def check_host_side(config, bundle, opts):
         for key in ("uidMappings", "gidMappings"):
             if not linux.get(key):
                 raise ConfigError(f"linux.{key}", "required when a new user namespace is created")
+        from oci_runtime.process import id_maps
+
+        id_maps.check(config)
     namespace_settings.check(config, new_flags, joins)
     process_attributes.check(config)
     if config["linux"].get("seccomp"):
@@ -128,13 +133,19 @@ class Spawn:
         self.console = console
         self.fifo_fd = self.waiter_fd = -1
         self.decided = None
+        self.setgroups_denied = False
+        if self.new_user_namespace:
+            from oci_runtime.process import id_maps
+
+            self.setgroups_denied = id_maps.setgroups_denied(config["linux"])
         try:
             self.fifo_fd = os.open(st.fifo_path, os.O_RDWR | os.O_CLOEXEC)
             self.waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
             # Compiled here, on the host side: its messages reach --log, its errors come
             # before any namespace exists, and libseccomp is not needed inside.
             seccomp_plan = waiter_plan.compile_seccomp(config["linux"].get("seccomp"))
-            self.decided = waiter_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan)
+            self.decided = waiter_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan,
+                                                     may_set_groups=not self.setgroups_denied)
         except OSError as exc:
             self.close()
             raise OCIError(f"preparing the container's init: {describe(exc)}") from None
@@ -203,7 +214,7 @@ def create(root, container_id, config, opts):
     try:
         faults.point("create:after-state-dir")
         cgroup = cgroups.for_container(config["linux"].get("cgroupsPath"), container_id, opts.systemd_cgroup,
-                                       config.get("annotations"))
+                                       config.get("annotations"), opts.rootless)
         cgroup.check_joinable()
         if namespaces.shares_host_mounts(config):
             from oci_runtime.rootfs import host_mounts
@@ -265,6 +276,7 @@ def _save_creating(st, cgroup, new_flags, config):
     (docs/reliability.md)."""
     me = state_mod.process_start_time(os.getpid())
     st.private.update(cgroups=cgroup.paths, cgroup_driver=cgroup.name, frozen_probe=cgroup.frozen_probe(),
+                      cgroups_left_out=list(cgroup.left_out),
                       cgroups_created=cgroup.missing(),
                       creator={"pid": os.getpid(), "start_time": me[1] if me else None},
                       new_namespaces=new_flags, hooks=config["hooks"],
@@ -303,9 +315,13 @@ def _spawn(spawn, made, make_cgroups):
 
 
 def _init_can_be_forked_directly(spawn):
-    """True when no intermediate is needed (see the module docstring)."""
+    """True when no intermediate is needed (see the module docstring).  Not for a
+    caller that is not the host's root: once unshared, it could not setns back
+    into its own pid namespace (owned by a user namespace above it: rootless)."""
+    from oci_runtime import rootless
+
     flags = namespaces.FLAGS
-    return (bool(spawn.new_flags & flags["pid"])
+    return (rootless.host_root() and bool(spawn.new_flags & flags["pid"])
             and not spawn.new_flags & (flags["user"] | flags["time"])
             and not any(kind in ("user", "pid", "time") for kind, _ in spawn.joins))
 
@@ -325,7 +341,9 @@ class _AwaitInit(AwaitReady):
         return died_before_ready(self.made["pid"] or self.child_pid, self.spawn.cgroup)
 
     def on_userns(self, message):
-        write_id_mappings(self.child_pid, self.spawn.config["linux"])
+        from oci_runtime.process import id_maps
+
+        id_maps.write(self.child_pid, self.spawn.config["linux"])
         send(self.reader.fd, "continue")
 
     def on_hooks(self, message):

@@ -114,6 +114,23 @@ def build_process(config, opts, args):
     return process
 
 
+def _may_set_groups(pid, process):
+    """False in a container whose user namespace denies setgroups (rootless:
+    process/id_maps.py); additionalGids are then refused, as runc does."""
+    try:
+        if os.readlink(f"/proc/{pid}/ns/user") == os.readlink("/proc/self/ns/user"):
+            return True
+    except FileNotFoundError:
+        return True
+    from oci_runtime.process import id_maps
+
+    if id_maps.setgroups_allowed_in(pid):
+        return True
+    if process["user"].get("additionalGids"):
+        raise id_maps.refuse_additional_gids("the container's user namespace denies setgroups")
+    return False
+
+
 def _namespaces_to_join(pid):
     """(type, fd) for every namespace where the init differs from us, in setns order."""
     joins = []
@@ -228,6 +245,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
     """Fork the process; returns its pid and, for a relayed terminal, the pty master."""
     relay = None
     console = None
+    may_set_groups = _may_set_groups(st.pid, process)
     if process.get("terminal"):
         import oci_runtime.rootfs.console  # noqa: F401 - the child needs them and may not import
         import oci_runtime.rootfs.inroot  # noqa: F401
@@ -249,7 +267,7 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd):
         cgroup = cgroup.within(opts.sub_cgroups)
     waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
     seccomp_plan = waiter_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
-    decided = waiter_plan.HostDecisions(process, opts.preserve_fds or 0, seccomp_plan)
+    decided = waiter_plan.HostDecisions(process, opts.preserve_fds or 0, seccomp_plan, may_set_groups)
     if decided.lsm:
         import oci_runtime.procfs  # noqa: F401 - the child needs it and may not import
     try:

@@ -46,7 +46,14 @@ def signal_init(st, signum):
 
 
 def signal_all(st, signum):
-    for pid in st.cgroup().pids():
+    cgroup = st.cgroup()
+    if not cgroup.paths:
+        # A rootless container left without a cgroup (rootless.py): its init is all
+        # that can be named (in its own pid namespace, the others die with it).
+        if st.status() != "stopped":
+            signal_init(st, signum)
+        return
+    for pid in cgroup.pids():
         try:
             os.kill(pid, signum)
         except ProcessLookupError:

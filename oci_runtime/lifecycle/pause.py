@@ -20,5 +20,8 @@ def _change(root, container_id, frozen):
             raise ContainerNotRunning()
         if not frozen and status != "paused":
             raise ContainerStateError("container not paused")
-        st.cgroup().set_frozen(frozen)
+        cgroup = st.cgroup()
+        if cgroup.left_out and cgroup.frozen_probe() is None:
+            raise cgroup.without_cgroup("cannot toggle freezer: cgroups not configured for container")
+        cgroup.set_frozen(frozen)
         faults.point("pause:after-freeze" if frozen else "resume:after-thaw")

@@ -33,4 +33,7 @@ def pids(root, container_id):
     as under runc, that is an answer, not an error."""
     st, lock = open_container(root, container_id)
     with lock:
-        return st.cgroup().pids()
+        cgroup = st.cgroup()
+        if not cgroup.paths and cgroup.left_out:
+            raise cgroup.without_cgroup("unable to get all container pids: the container has no cgroup")
+        return cgroup.pids()

@@ -1,7 +1,7 @@
 """`oci-runtime create [flags] <id>`: set up a container whose init waits for `start`."""
 import os
 
-from oci_runtime import config as config_mod
+from oci_runtime import config as config_mod, rootless
 from oci_runtime.lifecycle.create import CreateOptions, create
 
 
@@ -15,6 +15,7 @@ def options_from(opts, g):
         no_new_keyring=opts["no_new_keyring"],
         preserve_fds=opts["preserve_fds"] or 0,
         systemd_cgroup=bool(g["systemd_cgroup"]),
+        rootless=rootless.detect(g["rootless"]),
     )
 
 

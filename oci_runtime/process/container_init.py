@@ -25,15 +25,26 @@ from oci_runtime.process.spawn import child_guard, hide_from_container, join_nam
 
 def _enter_user_namespace(fd, spawn):
     """Unshare the user namespace alone, have the parent write the id maps, then
-    become root in it, so every namespace created next is owned by it."""
+    become root in it, so every namespace created next is owned by it.
+
+    A rootless parent can write /proc/PID/uid_map only while this process is
+    dumpable (a non-dumpable process's /proc files belong to root): dumpable for
+    the length of the exchange, as runc's nsexec does.  Nothing of the container
+    exists yet -- this new user namespace holds this process alone -- so there is
+    no one to exploit the window."""
+    rootless = os.geteuid() != 0  # asked first: unmapped, every uid reads as the overflow uid
     try:
         shim.unshare(namespaces.FLAGS["user"])
     except OSError as exc:
         raise OCIError(f"creating the user namespace: {exc.strerror}") from None
+    if rootless:
+        shim.prctl(shim.PR_SET_DUMPABLE, 1)
     send(fd, "userns")
     reply = Reader(fd).next()
     if not reply or reply.get("type") != "continue":
         os._exit(1)  # the parent reports its own error
+    if rootless:
+        hide_from_container()
 
 
 def _await_cgroups(fd):

@@ -101,17 +101,6 @@ def hide_from_container():
     shim.prctl(shim.PR_SET_DUMPABLE, 0)
 
 
-def write_id_mappings(pid, linux):
-    """uid_map and gid_map of a child that has just unshared its user namespace."""
-    for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
-        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux[key])
-        try:
-            with open(f"/proc/{pid}/{name}", "w") as f:
-                f.write(lines)
-        except OSError as exc:
-            raise OCIError(f"linux.{key}: writing {name}: {exc.strerror}") from None
-
-
 def reap(pid):
     try:
         os.kill(pid, signal.SIGKILL)

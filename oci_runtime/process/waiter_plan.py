@@ -216,13 +216,16 @@ class HostDecisions:
     write, and the compiled seccomp program.  The child adds only what it learns
     inside (the executable, HOME, the hooks' state) and passes these on as values."""
 
-    def __init__(self, process, preserve_fds, seccomp_plan):
+    def __init__(self, process, preserve_fds, seccomp_plan, may_set_groups=True):
         self.listen_fds = listen_fds()
         self.lsm = process_attributes.lsm_exec_records(process)
         self.seccomp_plan = seccomp_plan
         user = process["user"]
         records = [f"KEEP_FDS={preserve_fds + self.listen_fds}",
-                   f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}", "SETGROUPS=1"]
+                   f"UID={user.get('uid', 0)}", f"GID={user.get('gid', 0)}"]
+        # A user namespace with setgroups denied (a rootless map of one's own gid:
+        # process/id_maps.py) keeps the groups the process has, as under runc.
+        records += ["SETGROUPS=1"] if may_set_groups else []
         records += [f"GROUP={g}" for g in user.get("additionalGids") or ()]
         caps = process.get("capabilities")
         if caps is not None:

@@ -7,6 +7,7 @@ an image that swaps /dev/<dir> for a symlink to a host directory while
 finding 2).  Where mknod is not allowed (a user namespace) the host's node of
 the same path is bind-mounted instead, descriptor to descriptor.
 """
+import errno
 import os
 import stat
 
@@ -81,6 +82,11 @@ def _node(root, path, mode, major, minor, uid, gid):
     except PermissionError:  # no CAP_MKNOD here (a user namespace): bind the host's node
         pass
     except OSError as exc:
+        if exc.errno == errno.EBUSY:
+            # The same device (_check_existing) already bound from the host in a user
+            # namespace: a default node (/dev/null...) that linux.devices lists again
+            # (podman --privileged lists them all).  It stays as it is.
+            return
         raise MountError(f"creating device {path}: {exc.strerror}") from None
     what = f"binding {path} from the host"
     tree = clone(path, False, what)  # the host's node, by the host's path: before the switch
