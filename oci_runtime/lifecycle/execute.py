@@ -115,8 +115,10 @@ def build_process(config, opts, args):
 
 
 def _may_set_groups(pid, process):
-    """False in a container whose user namespace denies setgroups (rootless:
-    process/id_maps.py); additionalGids are then refused, as runc does."""
+    """For a container with its own user namespace: the process's ids must be mapped
+    there (the kernel's maps of the init), and False when the namespace denies
+    setgroups (rootless: process/id_maps.py); additionalGids are then refused, as
+    runc does."""
     try:
         if os.readlink(f"/proc/{pid}/ns/user") == os.readlink("/proc/self/ns/user"):
             return True
@@ -124,6 +126,12 @@ def _may_set_groups(pid, process):
         return True
     from oci_runtime.process import id_maps
 
+    try:
+        uid_maps, gid_maps = id_maps.read_maps(pid)
+    except OSError:
+        uid_maps = gid_maps = None  # the init is going: the join reports it
+    if uid_maps is not None:
+        id_maps.check_user_is_mapped(process["user"], uid_maps, gid_maps, "the container's ")
     if id_maps.setgroups_allowed_in(pid):
         return True
     if process["user"].get("additionalGids"):

@@ -52,11 +52,41 @@ def refuse_additional_gids(why):
                     f"({why}: map more gids from /etc/subgid in linux.gidMappings, or leave additionalGids out)")
 
 
+def _mapped(maps, value):
+    return any(m["containerID"] <= value < m["containerID"] + m["size"] for m in maps)
+
+
+def check_user_is_mapped(user, uid_maps, gid_maps, where):
+    """process.user's ids must exist in the container's user namespace: the kernel
+    refuses an unmapped one only at setresuid, as a bare "Invalid argument"."""
+    for field, value, maps, key in (("uid", user.get("uid", 0), uid_maps, "uidMappings"),
+                                    ("gid", user.get("gid", 0), gid_maps, "gidMappings")):
+        if not _mapped(maps, value):
+            raise OCIError(f"process.user.{field}: {value} is not mapped in {where}{key} (the user "
+                           f"namespace has no such id: map it, or run as an id it has)")
+    for gid in user.get("additionalGids") or ():
+        if not _mapped(gid_maps, gid):
+            raise OCIError(f"process.user.additionalGids: {gid} is not mapped in {where}gidMappings (map it, "
+                           "or leave it out)")
+
+
+def read_maps(pid):
+    """(uid maps, gid maps) of ``pid``'s user namespace, as the kernel has them."""
+    found = []
+    for name in ("uid_map", "gid_map"):
+        with open(f"/proc/{pid}/{name}") as f:
+            found.append([{"containerID": int(a), "hostID": int(b), "size": int(c)}
+                          for a, b, c in (line.split() for line in f if line.strip())])
+    return found[0], found[1]
+
+
 def check(config):
-    """Host-side, before anything is made: the maps can be written by this caller."""
+    """Host-side, before anything is made: the maps can be written by this caller,
+    and the process's user exists in them."""
     linux = config["linux"]
     if setgroups_denied(linux) and (config["process"]["user"].get("additionalGids") or ()):
         raise refuse_additional_gids(f"a gid_map of only your own gid {os.getegid()} denies setgroups")
+    check_user_is_mapped(config["process"]["user"], linux["uidMappings"], linux["gidMappings"], "linux.")
     for name in HELPERS:
         if not needs_helper(linux, name):
             continue

@@ -107,6 +107,10 @@ def test_detached_exec_stop_start_rm(podman):
     assert podman("exec", "rl-d", "sh", "-c", "exit 5").returncode == 5
     tty = podman("exec", "-it", "rl-d", "tty", script=True)
     assert "/dev/pts/" in tty.stdout, tty.stderr
+    top = podman("top", "rl-d")
+    assert top.returncode == 0 and "sleep 1000" in top.stdout, top.stderr
+    assert podman("kill", "-s", "TERM", "rl-d").returncode == 0  # pid 1 ignores TERM: it keeps running
+    assert podman("inspect", "-f", "{{.State.Status}}", "rl-d").stdout.strip() == "running"
     assert podman("stop", "-t", "1", "rl-d").returncode == 0
     status = podman("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "rl-d")
     assert status.stdout.split() == ["exited", "137"]

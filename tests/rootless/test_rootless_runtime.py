@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from conftest import CGROUP_ROOT, wait_for
+from conftest import CGROUP_ROOT, RUNTIME, wait_for
 from rootless.conftest import RANGE, subordinate_range
 
 PURE_V2 = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
@@ -52,6 +52,10 @@ def test_detached_container_state_exec_kill_delete(rl):
     result = rl.cmd("exec", container_id, "sh", "-c", "id -u; cat /proc/1/cmdline")
     assert result.returncode == 0 and result.stdout.split("\n")[0] == "0", result.stderr
     assert result.stdout.split("\n")[1].startswith("sleep")
+    import shlex
+
+    tty = rl.run_as(["script", "-qec", shlex.join([RUNTIME, "exec", "-t", container_id, "tty"]), "/dev/null"])
+    assert "/dev/pts/0" in tty.stdout, tty.stdout + tty.stderr
     rl.cmd("kill", container_id, "KILL", check=True)
     assert wait_for(_stopped(rl, container_id))
     rl.cmd("delete", container_id, check=True)
@@ -201,3 +205,23 @@ def test_additional_groups_need_more_than_the_users_own_gid(rl):
     assert result.returncode == 1
     assert "process.user.additionalGids: cannot set any additional groups in a rootless container" in result.stderr
     _clean(result)
+
+
+def test_a_user_not_in_the_maps_is_named_before_anything_runs(rl):
+    """The kernel would say only "Invalid argument" at setresuid: the runtime names
+    the id and the map, at create and at exec (against the init's own maps)."""
+    def as_1000(config):
+        config["process"]["user"] = {"uid": 1000, "gid": 1000}
+
+    bundle = rl.bundle(["true"], edit=as_1000)
+    result = rl.cmd("run", "--bundle", bundle, rl.new_id())
+    assert result.returncode == 1
+    assert "process.user.uid: 1000 is not mapped in linux.uidMappings" in result.stderr, result.stderr
+    _clean(result)
+    container_id = rl.new_id()
+    rl.cmd("run", "-d", "--bundle", rl.bundle(["sleep", "100"]), container_id, check=True)
+    execd = rl.cmd("exec", "--user", "1000:1000", container_id, "true")
+    assert execd.returncode == 255  # exec's status for a process that never started, as runc's
+    assert "process.user.uid: 1000 is not mapped in the container's uidMappings" in execd.stderr, execd.stderr
+    _clean(execd)
+    rl.cmd("delete", "--force", container_id, check=True)
