@@ -360,7 +360,10 @@ def main():
             json.dump({"meta": meta, "summary": summary, "ratios": ratios, "targets": targets,
                        "samples": samples}, f, indent=2)
             f.write("\n")
-        print(f"wrote {args.json}")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import chart
+
+        print(f"wrote {args.json} and {chart.write(args.json)}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ init is re-parented to it and can be killed and reaped.
 import os
 from oci_runtime import signals as signal  # signal without its enum imports
 
-from oci_runtime import atomicfile, cgroups, faults, log, namespace_settings, namespaces, process_attributes
+from oci_runtime import (atomicfile, cgroups, faults, log, namespace_settings, namespaces, own_privileges,
+                         process_attributes)
 from oci_runtime import state as state_mod
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
@@ -95,6 +96,9 @@ def check_host_side(config, bundle, opts):
         id_maps.check(config)
     namespace_settings.check(config, new_flags, joins)
     process_attributes.check(config)
+    own_user_namespace = bool(new_flags & namespaces.FLAGS["user"]) or any(kind == "user" for kind, _ in joins)
+    own_privileges.check_capabilities(config["process"], own_user_namespace)
+    own_privileges.check_rlimits(config["process"], own_user_namespace)
     if config["linux"].get("seccomp"):
         from oci_runtime import seccomp
 

@@ -114,15 +114,20 @@ def build_process(config, opts, args):
     return process
 
 
+def _in_own_user_namespace(pid):
+    """Whether the container's init is in a user namespace other than ours."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
+    except FileNotFoundError:
+        return False
+
+
 def _may_set_groups(pid, process):
     """For a container with its own user namespace: the process's ids must be mapped
     there (the kernel's maps of the init), and False when the namespace denies
     setgroups (rootless: process/id_maps.py); additionalGids are then refused, as
     runc does."""
-    try:
-        if os.readlink(f"/proc/{pid}/ns/user") == os.readlink("/proc/self/ns/user"):
-            return True
-    except FileNotFoundError:
+    if not _in_own_user_namespace(pid):
         return True
     from oci_runtime.process import id_maps
 
@@ -223,6 +228,11 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
         config = config_mod.load(st.data["bundle"])
         if process is None:
             process = build_process(config, opts, args)
+        from oci_runtime import own_privileges
+
+        separate = _in_own_user_namespace(st.pid)
+        own_privileges.check_capabilities(process, separate)
+        own_privileges.check_rlimits(process, separate)
         profile = config["linux"].get("seccomp")
         if profile:
             from oci_runtime import seccomp  # imported here: the child cannot once it is inside
