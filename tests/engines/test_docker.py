@@ -72,6 +72,10 @@ def test_detached_exec_top_stats_pause_update_stop_start(docker):
             ["exited", "137"]
         assert docker("start", "ocirt-d1").returncode == 0
         assert docker("inspect", "-f", "{{.State.Status}}", "ocirt-d1").stdout.strip() == "running"
+        first = docker("inspect", "-f", "{{.State.Pid}}", "ocirt-d1").stdout.strip()
+        assert docker("restart", "-t", "1", "ocirt-d1").returncode == 0
+        assert docker("inspect", "-f", "{{.State.Status}}", "ocirt-d1").stdout.strip() == "running"
+        assert docker("inspect", "-f", "{{.State.Pid}}", "ocirt-d1").stdout.strip() != first
     finally:
         assert docker("rm", "-f", "ocirt-d1").returncode == 0
 
@@ -177,6 +181,9 @@ def test_two_runtimes_side_by_side_on_one_daemon(docker):
         assert os.path.exists(os.path.join(root, theirs_id, "state.json"))  # runc's
         state = subprocess.run([RUNTIME, "--root", root, "state", ours_id], capture_output=True, text=True)
         assert json.loads(state.stdout)["status"] == "running", state.stderr
+        listed = subprocess.run([RUNTIME, "--root", root, "list", "-q"], capture_output=True, text=True)
+        assert listed.returncode == 0 and listed.stdout.split() == [ours_id], listed.stdout + listed.stderr
+        assert theirs_id in listed.stderr  # runc's, named in a warning: not ours to read
         for name in ("ocirt-side", "runc-side"):
             assert docker("exec", name, "true").returncode == 0
             assert docker("stop", "-t", "1", name).returncode == 0
