@@ -54,24 +54,29 @@ def check_capabilities(process, in_user_namespace):
                    f"or run the engine with {them}")
 
 
+def _may_raise_hard_limits(new_user_namespace):
+    from oci_runtime import rootless
+
+    return (not new_user_namespace and not rootless.running_in_user_namespace()
+            and _status_mask("CapEff") & (1 << CAP_SYS_RESOURCE) != 0)
+
+
 def check_rlimits(process, new_user_namespace):
     """No process.rlimits entry raises a hard limit the runtime may not raise."""
     rlimits = process.get("rlimits") or ()
     if not rlimits:
         return
-    from oci_runtime import rootless, shim
+    from oci_runtime import shim
 
-    may_raise = (not new_user_namespace and not rootless.running_in_user_namespace()
-                 and _status_mask("CapEff") & (1 << CAP_SYS_RESOURCE) != 0)
-    if may_raise:
-        return
     for i, item in enumerate(rlimits):
         number = shim.rlimit_number(item["type"])
         if number is None:
             continue  # reported by apply_rlimits, by name
         own = shim.getrlimit_hard(number)
-        if own < 0 or own >= 2**63 or item["hard"] <= own:  # RLIM_INFINITY: nothing is above it
+        if own >= 2**63 or item["hard"] <= own:  # RLIM_INFINITY: nothing is above it
             continue
+        if _may_raise_hard_limits(new_user_namespace):  # asked only now: the common case never needs it
+            return
         name = item["type"][len("RLIMIT_"):].lower()
         raise OCIError(f"process.rlimits[{i}]: error setting rlimit type {number}: operation not permitted: "
                        f"{item['type']} {item['soft']}:{item['hard']} asks for a hard limit above this "
