@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 from conftest import RUNTIME, SYSTEMD_MODE, wait_for
+from engines.conftest import CONTAINERD_TOML
 from imagekit import Layout, dir_, reg, sym
 
 pytestmark = pytest.mark.skipif(SYSTEMD_MODE, reason="runs in the main lane (cgroupfs)")
@@ -27,22 +28,8 @@ HANDLER = "ociruntime"
 IMAGE = "localhost/ocirt-busybox:cri"
 PAUSE = "localhost/ocirt-pause:cri"
 
-CONFIG = """version = 2
-root = "{base}/root"
-state = "{base}/state"
-
-[grpc]
-  address = "{base}/c.sock"
-
-[ttrpc]
-  address = "{base}/c.sock.ttrpc"
-
-[debug]
-  address = "{base}/d.sock"
-
-[metrics]
-  address = ""
-
+# The main lane's private containerd (engines/conftest.py), its CRI plugin on.
+CONFIG = CONTAINERD_TOML.replace('disabled_plugins = ["io.containerd.grpc.v1.cri"]\n', "") + """
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{pause}"
   stream_server_address = "127.0.0.1"
