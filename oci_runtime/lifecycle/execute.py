@@ -122,12 +122,12 @@ def _in_own_user_namespace(pid):
         return False
 
 
-def _may_set_groups(pid, process):
+def _may_set_groups(pid, process, separate_user_namespace):
     """For a container with its own user namespace: the process's ids must be mapped
     there (the kernel's maps of the init), and False when the namespace denies
     setgroups (rootless: process/id_maps.py); additionalGids are then refused, as
     runc does."""
-    if not _in_own_user_namespace(pid):
+    if not separate_user_namespace:
         return True
     from oci_runtime.process import id_maps
 
@@ -230,9 +230,9 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
             process = build_process(config, opts, args)
         from oci_runtime import own_privileges
 
-        separate = _in_own_user_namespace(st.pid)
-        own_privileges.check_capabilities(process, separate)
-        own_privileges.check_rlimits(process, separate)
+        separate_user_namespace = _in_own_user_namespace(st.pid)
+        own_privileges.check_capabilities(process, separate_user_namespace)
+        own_privileges.check_rlimits(process, separate_user_namespace)
         profile = config["linux"].get("seccomp")
         if profile:
             from oci_runtime import seccomp  # imported here: the child cannot once it is inside
@@ -245,7 +245,7 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
             # `delete --force` meanwhile makes this exec fail, leaving nothing.
             lock.release()
         log.debug(f"exec {container_id}: joining the namespaces and cgroups of init pid {st.pid}")
-        pid, master = _spawn(st, process, opts, profile, lock.fd)
+        pid, master = _spawn(st, process, opts, profile, lock.fd, separate_user_namespace)
         log.debug(f"exec {container_id}: process pid {pid} started: {process['args'][0]}")
     if opts.pid_file:
         from oci_runtime.atomicfile import write_pid_file
@@ -259,11 +259,11 @@ def execute(root, container_id, opts, args=(), process=None, forward_signals=Tru
     return terminal.wait_in_foreground(pid, master)
 
 
-def _spawn(st, process, opts, seccomp_profile, lock_fd):
+def _spawn(st, process, opts, seccomp_profile, lock_fd, separate_user_namespace):
     """Fork the process; returns its pid and, for a relayed terminal, the pty master."""
     relay = None
     console = None
-    may_set_groups = _may_set_groups(st.pid, process)
+    may_set_groups = _may_set_groups(st.pid, process, separate_user_namespace)
     if process.get("terminal"):
         import oci_runtime.rootfs.console  # noqa: F401 - the child needs them and may not import
         import oci_runtime.rootfs.inroot  # noqa: F401

@@ -151,16 +151,34 @@ def ctr(engines_dir, podman):
 
 
 def _remove_empty_cgroups(name):
-    """Remove a cgroup tree the engines made under every hierarchy, if it is empty."""
+    """Remove a cgroup tree the engines made under every hierarchy where it is empty;
+    returns the directories that could not be removed (still holding processes)."""
+    left = []
     for hierarchy in os.listdir("/sys/fs/cgroup"):
         top = os.path.join("/sys/fs/cgroup", hierarchy, name)
-        if not os.path.isdir(top):
-            continue
         for directory, _dirs, _files in sorted(os.walk(top), key=lambda e: -len(e[0])):
             try:
                 os.rmdir(directory)
             except OSError:
-                pass
+                left.append(directory)
+    return left
+
+
+def stop_daemon(daemon, log, base):
+    """SIGTERM a private engine daemon (it stops what it started), wait, then unmount
+    what it left mounted under its directory (dockerd's self bind mount of its
+    data-root, now and then), deepest first."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+    log.close()
+    with open("/proc/self/mounts") as f:
+        mounts = sorted((line.split()[1] for line in f if line.split()[1].startswith(base + "/")), reverse=True)
+    for mount in mounts:
+        subprocess.run(["umount", "-l", mount])
 
 
 @pytest.fixture(scope="session")
@@ -215,24 +233,7 @@ def docker(busybox_template):
         ids = run("ps", "-aq").stdout.split()
         if ids:
             run("rm", "-f", *ids)
-        daemon.send_signal(signal.SIGTERM)  # it stops its own containerd
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
-        with open("/proc/self/mounts") as f:
-            mounts = sorted((line.split()[1] for line in f if line.split()[1].startswith(base)), reverse=True)
-        for mount in mounts:  # dockerd leaves its data-root's self bind mount now and then
-            subprocess.run(["umount", "-l", mount])
-        left_cgroups = []
-        for hierarchy in os.listdir("/sys/fs/cgroup"):
-            directory = os.path.join("/sys/fs/cgroup", hierarchy, cgroup_parent)
-            if os.path.isdir(directory):
-                try:
-                    os.rmdir(directory)
-                except OSError:
-                    left_cgroups.append(directory)
+        stop_daemon(daemon, log, base)  # dockerd stops its own containerd
+        left_cgroups = _remove_empty_cgroups(cgroup_parent)
         shutil.rmtree(base, ignore_errors=True)
     assert not left_cgroups, f"containers' cgroups left: {left_cgroups}"

@@ -10,7 +10,6 @@ need no CNI.  Skipped with the reason where containerd or grpcio is missing."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,7 +18,7 @@ import uuid
 import pytest
 
 from conftest import RUNTIME, SYSTEMD_MODE, wait_for
-from engines.conftest import CONTAINERD_TOML
+from engines.conftest import CONTAINERD_TOML, _remove_empty_cgroups, stop_daemon
 from imagekit import Layout, dir_, reg, sym
 
 pytestmark = pytest.mark.skipif(SYSTEMD_MODE, reason="runs in the main lane (cgroupfs)")
@@ -124,18 +123,8 @@ def cri(busybox_template):
             service.close()
         for task in ctr("tasks", "ls", "-q").stdout.split():
             ctr("tasks", "kill", "-s", "SIGKILL", task)
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
-        with open("/proc/self/mounts") as f:
-            mounts = sorted((line.split()[1] for line in f if line.split()[1].startswith(base)), reverse=True)
-        for mount in mounts:
-            subprocess.run(["umount", "-l", mount])
-        left = _remove_cgroup_tree(f"ocirt-cri-{tag}")
+        stop_daemon(daemon, log, base)
+        left = _remove_empty_cgroups(f"ocirt-cri-{tag}")
         shutil.rmtree(base, ignore_errors=True)
     assert not left, f"cgroups left: {left}"
 
@@ -146,18 +135,6 @@ def _cri_answers(service):
         return True
     except Exception:  # noqa: BLE001 - grpc's errors while the plugin starts
         return False
-
-
-def _remove_cgroup_tree(name):
-    left = []
-    for hierarchy in os.listdir("/sys/fs/cgroup"):
-        top = os.path.join("/sys/fs/cgroup", hierarchy, name)
-        for directory, _dirs, _files in sorted(os.walk(top), key=lambda e: -len(e[0])):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                left.append(directory)
-    return left
 
 
 def _read(path):
@@ -208,4 +185,4 @@ def test_a_pod_runs_through_oci_runtime_with_its_limits(cri):
         cri.stop_pod_sandbox(sandbox)
         cri.remove_pod_sandbox(sandbox)
     assert not os.path.exists(os.path.join(cri.base, "runtime-root", "k8s.io", sandbox))
-    assert wait_for(lambda: not _remove_cgroup_tree(cri.cgroup_parent.lstrip("/") + f"/pod{uid}"), timeout=10)
+    assert wait_for(lambda: not _remove_empty_cgroups(cri.cgroup_parent.lstrip("/") + f"/pod{uid}"), timeout=10)

@@ -278,9 +278,9 @@ class Rootless:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-@pytest.fixture
-def rl(rootless_user, busybox_template):
-    runtime = Rootless(rootless_user, busybox_template)
+def checked(runtime):
+    """A fixture's body for ``runtime``: yield it, then delete what the test made, check
+    that nothing of it is left, and remove the test's directories and cgroups."""
     try:
         yield runtime
         runtime.cleanup()
@@ -288,3 +288,8 @@ def rl(rootless_user, busybox_template):
     finally:
         runtime.remove()
     assert not problems, "test left things behind: " + "; ".join(problems)
+
+
+@pytest.fixture
+def rl(rootless_user, busybox_template):
+    yield from checked(Rootless(rootless_user, busybox_template))

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import RUNTIME, wait_for
-from rootless.conftest import Rootless
+from rootless.conftest import Rootless, checked
 from rootless.test_rootless_podman import CONTAINERS_CONF, STORAGE_CONF
 
 HOST_OK = os.path.isdir("/run/systemd/system") and os.path.exists("/sys/fs/cgroup/cgroup.controllers")
@@ -48,13 +48,7 @@ def srl(rootless_user, busybox_template, user_manager):
     # the containers' scopes go.
     runtime.ignore_process = lambda pid: (_cgroup_of(pid) + "/").startswith(runtime.manager_cgroup + "/") and \
         not _cgroup_of(pid).startswith(runtime.manager_cgroup + "/user.slice/")
-    try:
-        yield runtime
-        runtime.cleanup()
-        problems = runtime.leftovers()
-    finally:
-        runtime.remove()
-    assert not problems, "test left things behind: " + "; ".join(problems)
+    yield from checked(runtime)
 
 
 def _cgroup_of(pid):
