@@ -16,6 +16,8 @@ set by whoever runs the runtime, who is root already.
 """
 import os
 
+from oci_runtime import lazyos
+
 ENV = "OCI_RUNTIME_FAULT"
 
 
@@ -28,7 +30,7 @@ def _parse(text):
     return actions
 
 
-_ACTIONS = _parse(os.environ.get(ENV))
+_ACTIONS = _parse(lazyos.Environment.get(ENV))  # not os.environ: that would import os.py (lazyos.py)
 
 
 def point(name):

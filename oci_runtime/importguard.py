@@ -36,6 +36,9 @@ def _in_interpreter(finder):
 
 
 def seal():
+    lazy = sys.modules.get("oci_runtime.lazyos")
+    if lazy is not None and not sys.modules["_imp"].is_frozen("os"):
+        lazy.realize()  # os.py is a file in this interpreter: load it now, while imports may read files
     fast = sys.modules.get("oci_runtime.fastimport")
     if fast is not None:
         fast.uninstall()  # the interpreter's own import system, which the finder below refuses

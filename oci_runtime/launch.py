@@ -21,10 +21,11 @@ long-running one (`events`, a foreground `run` or `exec`) still collects,
 after every COLLECT_AFTER new objects.  Only the command line does this: the
 Python API leaves the caller's collector as it is.  For the same reason of
 cost, the package's own modules are made without the import system
-(fastimport.py), also only here.
+(fastimport.py), and ``os`` is a stand-in until something needs more than
+``posix`` (lazyos.py), also only here.
 """
 import gc
-import os
+import posix  # os's functions without os.py (lazyos.py)
 import sys
 
 COLLECT_AFTER = 100_000  # new container objects between two young collections
@@ -35,6 +36,9 @@ def main(warmup="0"):
     from oci_runtime import fastimport
 
     fastimport.install()
+    from oci_runtime import lazyos
+
+    lazyos.install()
     helper, refresh_fd = _helper_of(warmup)
     if helper:
         from oci_runtime.cgroups import warmup
@@ -57,7 +61,7 @@ def main(warmup="0"):
         sys.stderr.flush()
     except BaseException:  # noqa: BLE001 - the interpreter's own exit reports it
         return status
-    os._exit((status or 0) & 0xFF if isinstance(status, int) else 1)
+    posix._exit((status or 0) & 0xFF if isinstance(status, int) else 1)
 
 
 def _helper_of(text):
@@ -70,7 +74,7 @@ def _helper_of(text):
     fd = int(fd_text) if fd_text.isdigit() else None
     if fd is not None:
         try:
-            os.set_inheritable(fd, False)
+            posix.set_inheritable(fd, False)
         except OSError:
             fd = None
     return int(pid_text), fd

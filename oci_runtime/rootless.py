@@ -22,6 +22,8 @@ could never be given.
 """
 import os
 
+from oci_runtime import lazyos
+
 STATE_DIR_NAME = "oci-runtime"
 SYSTEM_ROOT = "/run/" + STATE_DIR_NAME
 
@@ -66,10 +68,12 @@ def detect(flag="auto"):
     return rootless_euid() or running_in_user_namespace()
 
 
-def default_root(environ=os.environ):
+def default_root(environ=None):
     """Where state lives without --root: $XDG_RUNTIME_DIR/oci-runtime for a rootless
     caller that has a runtime directory (runc's rule: euid != 0, or uid 0 in a user
     namespace with USER other than root), /run/oci-runtime otherwise."""
+    if environ is None:
+        environ = lazyos.Environment  # os.environ's values, without importing os.py for them
     runtime_dir = environ.get("XDG_RUNTIME_DIR")
     if not runtime_dir:
         return SYSTEM_ROOT

@@ -48,6 +48,7 @@ NOT_NOTIFIABLE = ("sendmsg", "write")
 # Default actions after which a newer syscall is let through or merely reported:
 # no ENOSYS stub (runc: a tracer handles -ENOSYS itself).
 _ALLOWING = ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE")
+_SEEK_SET = 0  # os.SEEK_SET, a name of os.py's (the command line runs without it: lazyos.py)
 _X32_SYSCALL_BIT = 0x40000000
 _AUDIT_ARCH_X86_64 = 0xC000003E
 
@@ -148,7 +149,7 @@ def compile_profile(seccomp):
             raise OCIError(f"linux.seccomp: exporting the filter: {os.strerror(-rc)}")
         if seccomp["defaultAction"] not in _ALLOWING:
             _prepend(fd, _enosys_stub(_newest_named(lib, ffi, seccomp)))
-        os.lseek(fd, 0, os.SEEK_SET)
+        os.lseek(fd, 0, _SEEK_SET)
     finally:
         lib.seccomp_release(ctx)
     flags = NEW_LISTENER if uses_notify(seccomp) else 0
@@ -203,11 +204,11 @@ def _enosys_stub(newest):
 
 
 def _prepend(fd, stub):
-    os.lseek(fd, 0, os.SEEK_SET)
+    os.lseek(fd, 0, _SEEK_SET)
     program = b""
     while chunk := os.read(fd, 65536):
         program += chunk
-    os.lseek(fd, 0, os.SEEK_SET)
+    os.lseek(fd, 0, _SEEK_SET)
     os.ftruncate(fd, 0)
     data = stub + program
     while data:

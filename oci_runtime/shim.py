@@ -7,6 +7,7 @@ Imported only by the create path (the forked children), never by state/kill.
 import os
 
 from oci_runtime._shim import ffi, lib
+from oci_runtime.lazyos import fsencode  # os.fsencode without os.py
 
 # Namespace clone flags (linux/sched.h).
 CLONE_NEWNS = 0x00020000
@@ -59,7 +60,7 @@ def _check(result, what, path=None):
 
 
 def _b(value):
-    return None if value is None else os.fsencode(value)
+    return None if value is None else fsencode(value)
 
 
 def unshare(flags):

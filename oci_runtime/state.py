@@ -117,9 +117,14 @@ def make_container_dir(root, container_id):
     directory = container_dir(root, container_id)
     # 0700 as runc's: another user on the host (rootless ones included) cannot
     # even look up a container's state, fifo or lock under someone else's root.
-    os.makedirs(root, mode=0o700, exist_ok=True)
     try:
         os.mkdir(directory, 0o711)
+    except FileNotFoundError:  # the root's first container
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(directory, 0o711)
+        except FileExistsError:
+            raise ContainerExists() from None
     except FileExistsError:
         raise ContainerExists() from None
     try:

@@ -163,10 +163,11 @@ def test_a_run_collects_no_garbage_and_the_api_keeps_the_callers_collector(rt):
              "    launch.COLLECT_AFTER = 700\n"
              "me, seen = os.getpid(), []\n"
              "gc.callbacks.append(lambda phase, info: os.getpid() == me and phase == 'start' and seen.append(1))\n"
-             "exit_now = os._exit\n"
+             "import posix\n"
+             "exit_now = posix._exit\n"
              "def report(status):\n"
              "    sys.stderr.write(f'collections={len(seen)}\\n'); sys.stderr.flush(); exit_now(status)\n"
-             "os._exit = report\n"
+             "posix._exit = report\n"
              "launch.main()\n")
     counts = {}
     for mode in ("held back", "default"):

@@ -36,8 +36,11 @@ class RootLock:
 
     def __init__(self, root):
         self.root = registry_dir(root)
-        os.makedirs(self.root, mode=0o711, exist_ok=True)
-        self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:  # the first time only (makedirs is os.py's: lazyos.py)
+            os.makedirs(self.root, mode=0o711, exist_ok=True)
+            self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def __enter__(self):

@@ -18,6 +18,7 @@ import os
 
 from oci_runtime import faults, log, namespace_settings, namespaces, process_attributes, shim
 from oci_runtime.errors import OCIError
+from oci_runtime.lazyos import Environment  # os.environ.get without os.py
 from oci_runtime.process import waiter_plan
 from oci_runtime.process.messages import Reader, send
 from oci_runtime.process.spawn import child_guard, hide_from_container, join_namespaces
@@ -122,7 +123,7 @@ def _init(fd, spawn):
         if hooks.wanted(config, hooks.CREATE_TIME):
             before_pivot = lambda: hook_state.update(  # noqa: E731
                 _create_container_hooks(fd, config, spawn.rootfs_dir))
-    notify = os.environ.get("NOTIFY_SOCKET")
+    notify = Environment.get("NOTIFY_SOCKET")
     if notify and notify.startswith("/") and os.path.exists(notify):
         config = dict(config, mounts=config["mounts"] + [
             {"destination": waiter_plan.NOTIFY_SOCKET_IN_CONTAINER, "type": "bind", "source": notify,

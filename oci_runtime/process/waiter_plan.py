@@ -16,6 +16,7 @@ import stat
 from oci_runtime import capabilities, process_attributes, shim
 from oci_runtime import config as config_mod
 from oci_runtime.errors import ConfigError, OCIError
+from oci_runtime.lazyos import Environment, fsdecode, fsencode  # os.py's, without os.py
 
 WAITER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", "oci-runtime-init")
 F_SEAL_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008  # SEAL, SHRINK, GROW, WRITE
@@ -111,7 +112,7 @@ def environment(process, listen_fds=0):
     in the container's /etc/passwd.  Called in the container's root (after
     pivot_root, or exec's setns into its mount namespace)."""
     env = list(process["env"])
-    if os.environ.get("NOTIFY_SOCKET") and not any(e.startswith("NOTIFY_SOCKET=") for e in env):
+    if Environment.get("NOTIFY_SOCKET") and not any(e.startswith("NOTIFY_SOCKET=") for e in env):
         env.append(f"NOTIFY_SOCKET={NOTIFY_SOCKET_IN_CONTAINER}")
     if listen_fds:
         env += [f"LISTEN_FDS={listen_fds}", "LISTEN_PID=1"]
@@ -135,7 +136,7 @@ def listen_fds():
     A LISTEN_FDS inherited by some descendant of the activated service would
     otherwise hand the container whatever that caller had open at 3, 4, ...
     Called on the host side, in the process the caller started."""
-    count, pid = os.environ.get("LISTEN_FDS", ""), os.environ.get("LISTEN_PID", "")
+    count, pid = Environment.get("LISTEN_FDS", ""), Environment.get("LISTEN_PID", "")
     if not (count.isdigit() and pid.isdigit()) or int(pid) != os.getpid():
         return 0
     return int(count)
@@ -165,7 +166,7 @@ def home_of(uid, root):
     for line in text.split(b"\n"):
         fields = line.split(b":")
         if len(fields) >= 6 and fields[2] == str(uid).encode():
-            return os.fsdecode(fields[5]) or "/"
+            return fsdecode(fields[5]) or "/"
     return "/"
 
 
@@ -270,7 +271,7 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     records += [f"ARG={a}" for a in process["args"]]
     records += [f"ENV={e}" for e in env]
     records += hook_records
-    plan = b"".join(os.fsencode(r) + b"\0" for r in records)
+    plan = b"".join(fsencode(r) + b"\0" for r in records)
     # A NUL inside a value would end its record early and start another: an env
     # entry "A=1\0UID=0" would set the user.  No exec'd string can hold one anyway.
     if plan.count(b"\0") != len(records):
@@ -281,5 +282,5 @@ def write_plan(sync_fd, fifo_fd, process, decided, env, exe, hook_records=(), pr
     data = memoryview(plan)
     while data:
         data = data[os.write(fd, data):]
-    os.lseek(fd, 0, os.SEEK_SET)
+    os.lseek(fd, 0, 0)  # SEEK_SET (os.py's name)
     return fd
