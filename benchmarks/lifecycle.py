@@ -15,7 +15,16 @@ pays).  Reported, as medians with min/max and the ratio oci-runtime / runc:
   peak RSS of the runtime process (ru_maxrss from wait4);
 * containers per second with 1 and 2 concurrent callers, each doing `run`;
 * the resident memory (VmRSS) and thread count of the process left waiting in
-  a created container.
+  a created container;
+* the floor: the interpreter's start-up through the launcher's own path (a copy
+  of cffi_build/launcher.c built with BOOT = "pass", beside the same python3 and
+  site-packages), and each short call's distance from it (target: 1.5 ms);
+  ``delete --force`` of a container that does not exist (containerd's clean-up);
+* engine rows (benchmarks/engines.py): ctr run --rm, ctr run -d + task exec,
+  podman run --rm, docker run --rm, and the runtime calls each engine makes;
+* scale rows (benchmarks/scale.py): create/state/delete of one more container
+  with 1 and with 500 waiting in the --root, list with 500, and 100 concurrent
+  runs from 8 callers (errors, leftovers).
 
 With --baseline, a second oci-runtime build (e.g. main before a change) does
 the same work in the same rotation, and its ratio to runc is printed beside the
@@ -33,20 +42,30 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import engines  # noqa: E402
+import scale  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OCI = os.path.join(os.path.dirname(sys.executable), "oci-runtime")
 BUNDLE = os.path.join(REPO, "bundles", "build", "busybox")
 CGROUP_PARENT = "oci-runtime-bench"
 LIFECYCLE = ("create", "state", "start", "kill", "delete")
+SHORT_CALLS = ("state", "start", "kill", "delete", "delete missing")
+FLOOR_MARGIN_MS = 1.5  # a short call's target: the floor + this
 THREADS_MAX = 2  # concurrency levels: 1 .. THREADS_MAX callers
-# The issue's targets, as ratios ours / runc (lower is better); "max" = at most.
+SCALE_COUNT = 500
+# The targets (issue 22), as ratios ours / runc (lower is better; "min X": at least X).
 TARGETS = {
-    "run": 1.0, "split total": 1.0, "state": 1.5, "exec": 1.0,
-    "run peak RSS": 1.0, "containers/s x1": "min 1.0", "containers/s x2": "min 1.0",
+    "create": 0.7, "run": 1.0, "exec": 1.0, "run peak RSS": 1.0,
+    "containers/s x1": "min 1.0", "containers/s x2": "min 1.0",
+    "ctr run --rm": 1.0, "ctr run -d + exec": 1.0, "podman run --rm": 1.0, "docker run --rm": 1.0,
+    f"list with {SCALE_COUNT}": 1.0,
 }
 
 
@@ -166,9 +185,32 @@ def remove_cgroups(parent=CGROUP_PARENT):
             os.rmdir(path)
 
 
-def lifecycle(rt, bundles, cid, record, maxrss):
-    """create, (waiting process), state, start, exec, kill, delete, then run (timed,
-    then once more under the maxrss helper for its peak RSS)."""
+def build_floor(workdir):
+    """The launcher built with BOOT = "pass" in a prefix that mirrors this venv (its
+    python3, pyvenv.cfg and site-packages, linked): argv for the floor row."""
+    prefix = os.path.join(workdir, "floor")
+    version = "%d.%d" % sys.version_info[:2]
+    site = sysconfig.get_paths()["purelib"]
+    os.makedirs(os.path.join(prefix, "bin"))
+    os.makedirs(os.path.join(prefix, "lib", f"python{version}"))
+    os.symlink(os.path.join(os.path.dirname(OCI), "python3"), os.path.join(prefix, "bin", "python3"))
+    venv_cfg = os.path.join(os.path.dirname(os.path.dirname(OCI)), "pyvenv.cfg")
+    if os.path.exists(venv_cfg):
+        os.symlink(venv_cfg, os.path.join(prefix, "pyvenv.cfg"))
+    os.symlink(site, os.path.join(prefix, "lib", f"python{version}", "site-packages"))
+    binary = os.path.join(prefix, "bin", "floor")
+    subprocess.run(["cc", "-O2", "-fPIE", "-pie", f'-DPYTHON_VERSION="{version}"',
+                    f'-DBUILD_PYTHON="{sys.executable}"', '-DFLOOR_BOOT="pass"', "-o", binary,
+                    os.path.join(REPO, "cffi_build", "launcher.c")], check=True)
+    return [binary]
+
+
+def lifecycle(rt, bundles, cid, record, maxrss, floor):
+    """(the floor, for oci-runtime builds), create, (waiting process), state, start,
+    exec, kill, delete, delete --force of a missing container, then run (timed, then
+    once more under the maxrss helper for its peak RSS)."""
+    if rt.name not in ("runc", "crun"):
+        record("floor", timed(floor))
     split = 0.0
     seconds = timed(rt.argv("create", "--bundle", bundles["sleep"], cid))
     record("create", seconds)
@@ -186,6 +228,7 @@ def lifecycle(rt, bundles, cid, record, maxrss):
     seconds = timed(rt.argv("delete", cid))
     record("delete", seconds)
     record("split total", split + seconds)
+    record("delete missing", timed(rt.argv("delete", "--force", cid)))
     record("run", timed(rt.argv("run", "--bundle", bundles["true-w0"], cid + "-run")))
     record("run peak RSS", peak_rss(maxrss, rt.argv("run", "--bundle", bundles["true-w0"], cid + "-rss")))
 
@@ -198,7 +241,7 @@ def throughput(rt, bundles, callers, per_caller, tag):
         try:
             for n in range(per_caller):
                 timed(rt.argv("run", "--bundle", bundles[f"true-w{k}"], f"{tag}-w{k}-{n}"))
-        except Failed as exc:
+        except (Failed, engines.EngineFailed) as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=caller, args=(k,)) for k in range(callers)]
@@ -221,7 +264,7 @@ def usable_crun(path, bundles, workdir):
     try:
         timed(rt.argv("run", "--bundle", bundles["true-w0"], "probe"))
         return path, None
-    except Failed as exc:
+    except (Failed, engines.EngineFailed) as exc:
         return None, f"crun cannot run the bundle here: {str(exc).strip()[:300]}"
     finally:
         rt.cleanup()
@@ -280,6 +323,21 @@ def report(summary, ratios, runtimes, iterations):
         print(f"{metric:<18}{cells}{ratio}  {spread}")
 
 
+def floor_distances(summary):
+    """Each short call's median minus the floor's (oci-runtime's own rows), in ms."""
+    floor = summary.get("floor", {}).get("oci-runtime")
+    if not floor:
+        return {}
+    result = {}
+    for call in SHORT_CALLS:
+        ours = summary.get(call, {}).get("oci-runtime")
+        if ours:
+            ms = (ours["median"] - floor["median"]) * 1000
+            result[f"{call} over the floor"] = {"target": f"<= {FLOOR_MARGIN_MS} ms", "ms": ms,
+                                                "met": ms <= FLOOR_MARGIN_MS}
+    return result
+
+
 def check_targets(ratios):
     results = {}
     for metric, target in TARGETS.items():
@@ -293,11 +351,13 @@ def check_targets(ratios):
     return results
 
 
-def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None):
-    samples = {}
+def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None, engine_iterations=0, calls=0,
+                  scale_count=0):
+    samples, extra = {}, {}
     with tempfile.TemporaryDirectory(prefix="oci-bench-") as workdir:
         bundles = make_bundles(workdir)
         maxrss = build_maxrss(workdir)
+        floor = build_floor(workdir)
         crun_path, crun_note = usable_crun(crun, bundles, workdir) if crun else (None, "disabled (--crun '')")
         binaries = {"oci-runtime": OCI, "runc": runc}
         if baseline:  # another build of oci-runtime (e.g. main before a change), same work
@@ -312,12 +372,20 @@ def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None):
                     lifecycle(runtimes[name], bundles, f"b{i}",
                               lambda metric, value, n=name:
                                   samples.setdefault(metric, {}).setdefault(n, []).append(value),
-                              maxrss)
+                              maxrss, floor)
             for callers in range(1, THREADS_MAX + 1):
                 for r in range(rounds):
                     for name in names[r % len(names):] + names[:r % len(names)]:
                         rate = throughput(runtimes[name], bundles, callers, per_caller, f"t{callers}-{r}")
                         samples.setdefault(f"containers/s x{callers}", {}).setdefault(name, []).append(rate)
+            if scale_count:
+                scaled, extra["concurrency"] = scale.run_scale(workdir, runtimes, bundles["sleep"], timed,
+                                                               count=scale_count)
+                samples.update(scaled)
+            if engine_iterations or calls:
+                engine_samples, extra["per_call"], extra["engine_notes"] = engines.run_engines(
+                    workdir, binaries, os.path.join(ensure_bundle(), "rootfs"), engine_iterations, calls)
+                samples.update(engine_samples)
         finally:
             for rt in runtimes.values():
                 rt.cleanup()
@@ -330,7 +398,7 @@ def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None):
         "runtimes": {name: {"path": path, "version": version(path)} for name, path in binaries.items()},
         "crun": crun_note or "included",
     }
-    return samples, names, meta
+    return samples, names, meta, extra
 
 
 def main():
@@ -343,24 +411,45 @@ def main():
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--baseline", metavar="PATH",
                         help="another oci-runtime build to run in the same rotation (before/after a change)")
+    parser.add_argument("--engine-iterations", type=int, default=20,
+                        help="paired iterations of the engine rows (default 20; 0 leaves them out)")
+    parser.add_argument("--calls", type=int, default=5,
+                        help="iterations of the per-call pass under the engines (default 5; 0 leaves it out)")
+    parser.add_argument("--scale", type=int, default=SCALE_COUNT, metavar="N",
+                        help=f"containers in one --root for the scale rows (default {SCALE_COUNT}; 0 leaves "
+                             "them and the concurrent runs out)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the benchmark runs real containers: run it as root")
-    samples, names, meta = run_benchmark(args.iterations, args.runc, args.crun, args.per_caller, args.rounds,
-                                         args.baseline)
+    if args.scale and args.scale != SCALE_COUNT:
+        TARGETS[f"list with {args.scale}"] = TARGETS.pop(f"list with {SCALE_COUNT}")
+    samples, names, meta, extra = run_benchmark(args.iterations, args.runc, args.crun, args.per_caller,
+                                                args.rounds, args.baseline, args.engine_iterations, args.calls,
+                                                args.scale)
+    meta["engine_iterations"], meta["calls"], meta["scale"] = args.engine_iterations, args.calls, args.scale
     summary, ratios = summarize(samples, names)
     targets = check_targets(ratios)
+    floor = floor_distances(summary)
+    targets.update(floor)
     report(summary, ratios, names, args.iterations)
     if meta["crun"] != "included":
         print(f"crun: {meta['crun']}")
+    for engine, why in (extra.get("engine_notes") or {}).items():
+        print(f"{engine}: left out: {why}")
+    if floor:
+        print("over the floor (median ms, target <= %.1f): " % FLOOR_MARGIN_MS
+              + ", ".join(f"{m.split(' over')[0]} {t['ms']:+.1f}" for m, t in floor.items()))
+    if extra.get("per_call"):
+        engines.report_calls(extra["per_call"], samples, names)
+    if "concurrency" in extra:
+        scale.report(samples, extra["concurrency"], names, args.scale)
     print("targets: " + ", ".join(f"{m} {t['ratio']:.2f} ({t['target']}: {'met' if t['met'] else 'NOT met'})"
-                                  for m, t in targets.items()))
+                                  for m, t in targets.items() if "ratio" in t))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "summary": summary, "ratios": ratios, "targets": targets,
-                       "samples": samples}, f, indent=2)
+                       "samples": samples, **extra}, f, indent=2)
             f.write("\n")
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import chart
 
         print(f"wrote {args.json} and {chart.write(args.json)}")
@@ -369,5 +458,5 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except Failed as exc:
+    except (Failed, engines.EngineFailed) as exc:
         raise SystemExit(f"benchmark failed: {exc}") from None

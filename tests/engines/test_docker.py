@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import RUNTIME, SYSTEMD_MODE, wait_for
-from engines.conftest import DOCKER, IMAGE
+from enginekit import DOCKER, IMAGE
 
 HAVE_RUNC = shutil.which("runc") is not None
 

@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from conftest import RUNTIME, SYSTEMD_MODE, wait_for
-from engines.conftest import CONTAINERD_TOML, _remove_empty_cgroups, stop_daemon
+from enginekit import CONTAINERD_TOML, remove_empty_cgroups, stop_daemon
 from imagekit import Layout, dir_, reg, sym
 
 pytestmark = pytest.mark.skipif(SYSTEMD_MODE, reason="runs in the main lane (cgroupfs)")
@@ -124,7 +124,7 @@ def cri(busybox_template):
         for task in ctr("tasks", "ls", "-q").stdout.split():
             ctr("tasks", "kill", "-s", "SIGKILL", task)
         stop_daemon(daemon, log, base)
-        left = _remove_empty_cgroups(f"ocirt-cri-{tag}")
+        left = remove_empty_cgroups(f"ocirt-cri-{tag}")
         shutil.rmtree(base, ignore_errors=True)
     assert not left, f"cgroups left: {left}"
 
@@ -185,4 +185,4 @@ def test_a_pod_runs_through_oci_runtime_with_its_limits(cri):
         cri.stop_pod_sandbox(sandbox)
         cri.remove_pod_sandbox(sandbox)
     assert not os.path.exists(os.path.join(cri.base, "runtime-root", "k8s.io", sandbox))
-    assert wait_for(lambda: not _remove_empty_cgroups(cri.cgroup_parent.lstrip("/") + f"/pod{uid}"), timeout=10)
+    assert wait_for(lambda: not remove_empty_cgroups(cri.cgroup_parent.lstrip("/") + f"/pod{uid}"), timeout=10)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import RUNTIME, SYSTEMD_MODE
-from engines.conftest import IMAGE
+from enginekit import IMAGE
 
 
 # ------------------------------------------------------------------ podman
