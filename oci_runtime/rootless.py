@@ -23,6 +23,7 @@ could never be given.
 import os
 
 from oci_runtime import lazyos
+from oci_runtime.fileio import read_text
 
 STATE_DIR_NAME = "oci-runtime"
 SYSTEM_ROOT = "/run/" + STATE_DIR_NAME
@@ -36,8 +37,7 @@ def running_in_user_namespace():
     the identity over the whole 32-bit range (read once per process)."""
     if not _in_user_namespace:
         try:
-            with open("/proc/self/uid_map") as f:
-                fields = f.read().split()
+            fields = read_text("/proc/self/uid_map").split()
         except OSError:
             fields = ["0", "0", "4294967295"]
         _in_user_namespace.append(fields != ["0", "0", "4294967295"])

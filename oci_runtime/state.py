@@ -19,6 +19,7 @@ import time
 
 from oci_runtime import OCI_VERSION
 from oci_runtime.errors import ContainerExists, ContainerNotFound, OCIError
+from oci_runtime.fileio import read_bytes, read_text
 
 
 class CorruptState(OCIError):
@@ -157,8 +158,7 @@ def write_json_atomic(path, document):
 def process_start_time(pid):
     """(state letter, start time in clock ticks) of a pid, or None if it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+        data = read_bytes(f"/proc/{pid}/stat")
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = data[data.rindex(b")") + 2:].split()
@@ -175,8 +175,7 @@ class State:
     @classmethod
     def load(cls, directory):
         try:
-            with open(os.path.join(directory, STATE_FILE), "rb") as f:
-                data = json.loads(f.read())
+            data = json.loads(read_bytes(os.path.join(directory, STATE_FILE)))
         except FileNotFoundError:
             raise ContainerNotFound() from None
         except ValueError as exc:
@@ -193,8 +192,7 @@ class State:
         """A State with what recovery.json still tells (for `delete --force` of a
         container whose state.json is unreadable): its pid and cgroups, or nothing."""
         try:
-            with open(os.path.join(directory, RECOVERY_FILE), "rb") as f:
-                saved = json.loads(f.read())
+            saved = json.loads(read_bytes(os.path.join(directory, RECOVERY_FILE)))
         except (OSError, ValueError):
             saved = {}
         if not isinstance(saved, dict):
@@ -290,8 +288,7 @@ class State:
         if not probe:
             return self.cgroup().is_frozen()
         try:
-            with open(probe[0]) as f:
-                return f.read().strip() == probe[1]
+            return read_text(probe[0]).strip() == probe[1]
         except FileNotFoundError:
             return False
 

@@ -26,6 +26,7 @@ import os
 import time
 
 from oci_runtime.errors import OCIError
+from oci_runtime.fileio import read_text, write_text
 
 DEFAULT_PARENT = "/oci-runtime"
 DRIVERS = ("fs_v1", "fs_v2", "systemd", "systemd_user")
@@ -333,8 +334,7 @@ class Cgroup:
         """Move ``pid`` (in the writer's pid namespace) into every directory."""
         for directory in self.paths.values():
             try:
-                with open(os.path.join(directory, "cgroup.procs"), "w") as f:
-                    f.write(str(pid))
+                write_text(os.path.join(directory, "cgroup.procs"), str(pid))
             except OSError as exc:
                 hint = (" (a v1 cpuset cgroup with empty cpuset.cpus or cpuset.mems takes no tasks)"
                         if exc.errno == errno.ENOSPC else "")
@@ -345,16 +345,14 @@ class Cgroup:
         processes there), from one hierarchy: all hold the same tasks."""
         for directory in self._pid_sources():
             try:
-                with open(os.path.join(directory, "cgroup.procs")) as f:
-                    found = [int(line) for line in f.read().split()]
+                found = [int(line) for line in read_text(os.path.join(directory, "cgroup.procs")).split()]
             except OSError as exc:
                 if exc.errno not in GONE:
                     raise
                 continue
             for sub in _sub_cgroups(directory):
                 try:
-                    with open(os.path.join(sub, "cgroup.procs")) as f:
-                        found += [int(line) for line in f.read().split()]
+                    found += [int(line) for line in read_text(os.path.join(sub, "cgroup.procs")).split()]
                 except OSError as exc:
                     if exc.errno not in GONE:
                         raise
@@ -442,8 +440,7 @@ def oom_kill_count(path):
 
 
 def read_file(path):
-    with open(path) as f:
-        return f.read().strip()
+    return read_text(path).strip()
 
 
 def write_and_wait(path, value, finished, timeout):

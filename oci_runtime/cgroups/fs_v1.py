@@ -11,6 +11,7 @@ import os
 
 from oci_runtime.cgroups import V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
 from oci_runtime.errors import OCIError
+from oci_runtime.fileio import read_text
 
 
 class Driver(Cgroup):
@@ -142,7 +143,6 @@ def _fill_cpusets_down_to(directory):
 def _read_or_none(path):
     """A cpuset file's value; None above the hierarchy's root (no such file)."""
     try:
-        with open(path) as f:
-            return f.read().strip()
+        return read_text(path).strip()
     except FileNotFoundError:
         return None
