@@ -6,7 +6,7 @@ importlib._bootstrap) before and after the module's code runs: measured with
 callgrind, an empty module costs ~240,000 instructions to import and ~40,000
 to make by hand (a module object, the compiled code from its ``.pyc`` run in
 it).  `run` loads ~48 of the package's modules, so that is ~2 ms of CPU on every
-`run`, and ~0.5 ms on every `state` (docs/performance.md, item 14).
+`run`, and ~0.5 ms on every `state` (docs/performance-history.md, item 14).
 
 ``install()`` (called by launch.main, so only the command line, never the
 Python API's callers) puts a front on ``__import__`` that makes an

@@ -16,9 +16,21 @@ from oci_runtime.state import container_dir
 
 def main(g, opts, args):
     force = bool(opts["force"])
-    if force and not os.path.lexists(container_dir(g["root"], args[0])):
+    if force and _missing(container_dir(g["root"], args[0])):
         return 0  # what lifecycle.delete would conclude, without loading it
     from oci_runtime.lifecycle.delete import delete
 
     delete(g["root"], args[0], force=force)
     return 0
+
+
+def _missing(directory):
+    """Only "no such file" counts: a root the caller may not search (another user's,
+    0700) goes the full way, which reports the permission error."""
+    try:
+        os.lstat(directory)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    return False
