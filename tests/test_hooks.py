@@ -146,3 +146,46 @@ def test_failing_start_container_hook_stops_the_container(rt):
     rt.cmd("start", container_id, check=True)
     assert wait_for(lambda: rt.state(container_id)["status"] == "stopped")
     assert not (bundle / "rootfs" / "user-process-ran").exists()
+
+
+@pytest.mark.parametrize("problem", ["missing", "not executable"])
+def test_a_hook_that_cannot_be_executed_fails_create_with_the_reason(rt, tmp_path, problem):
+    """The exec of a hook happens in a forked child (hooks.py runs hooks without
+    subprocess): its failure comes back as the exec's own error, and create
+    leaves nothing."""
+    path = tmp_path / "hook.sh"
+    if problem == "not executable":
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(0o644)
+    bundle = rt.bundle(["true"], edit=lambda c: c.update(hooks={"prestart": [{"path": str(path)}]}))
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1
+    reason = "No such file or directory" if problem == "missing" else "Permission denied"
+    assert f"prestart hook #0 ({path}): {reason}" in result.stderr, result.stderr
+    assert os.listdir(rt.root) == []
+
+
+def test_a_large_state_reaches_a_hook_that_reads_it_and_not_one_that_ignores_it(rt, tmp_path):
+    """The state on stdin is written while the hook's output is read, without
+    blocking: a state larger than a pipe's buffer (a 200 KB annotation) reaches a
+    hook that reads it all, and a hook that never reads its stdin still runs."""
+    counted = tmp_path / "counted"
+    reader = failing_hook(tmp_path, f"wc -c > {counted}")
+    ignorer = {"path": "/bin/true"}
+    bundle = rt.bundle(["true"], edit=lambda c: c.update(annotations={"big": "x" * 200_000},
+                                                          hooks={"prestart": [ignorer, reader]}))
+    cid = rt.create(bundle)
+    assert int(counted.read_text()) > 200_000
+    rt.cmd("delete", "--force", cid, check=True)
+
+
+def test_a_timed_out_hook_is_killed_with_what_it_started(rt, tmp_path):
+    pidfile = tmp_path / "child.pid"
+    hook = dict(failing_hook(tmp_path, f"sleep 30 & echo $! > {pidfile}; wait"), timeout=1)
+    bundle = rt.bundle(["true"], edit=lambda c: c.update(hooks={"createRuntime": [hook]}))
+    result = rt.cmd("create", "-b", str(bundle), rt.new_id())
+    assert result.returncode == 1 and "timed out after 1s" in result.stderr
+    child = int(pidfile.read_text())
+    assert wait_for(lambda: not os.path.exists(f"/proc/{child}") or
+                    open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"), \
+        "the hook's own child outlived the timeout"
