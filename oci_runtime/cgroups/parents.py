@@ -115,4 +115,6 @@ def remove_unused(root, own_paths, created=()):
                 os.rmdir(parent)
             except OSError:
                 pass  # another container still lives below it (gone already: dropped below)
-        _store(held.root, _existing(listed))
+        still = _existing(listed)
+        if still != listed:  # a parent shared with a live container stays listed: no rewrite
+            _store(held.root, still)
