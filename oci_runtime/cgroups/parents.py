@@ -19,6 +19,8 @@ import fcntl
 from oci_runtime import fastjson as json  # json without its re/enum imports
 import os
 
+from oci_runtime.fileio import read_bytes
+
 REGISTRY = "cgroup-parents.json"
 HOST_DIR = "/run/oci-runtime"
 
@@ -51,12 +53,10 @@ class RootLock:
 
 
 def _load(directory):
-    from oci_runtime import atomicfile
-
-    atomicfile.sweep(directory, REGISTRY)  # a writer killed between link and rename (we hold the lock)
+    """The listed parents.  A temporary file a killed writer left beside the list
+    changes nothing here (the list is replaced whole): _sweep removes them."""
     try:
-        with open(os.path.join(directory, REGISTRY)) as f:
-            listed = json.load(f)
+        listed = json.loads(read_bytes(os.path.join(directory, REGISTRY)))
     except (FileNotFoundError, ValueError):
         return set()
     return {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
@@ -67,6 +67,13 @@ def _existing(parents):
     a create killed before it made it, is dropped (whoever writes holds the lock,
     so no create is between its listing and its mkdir)."""
     return {p for p in parents if os.path.isdir(p)}
+
+
+def _sweep(directory):
+    """Temporaries of a writer killed between link and rename (we hold the lock)."""
+    from oci_runtime import atomicfile
+
+    atomicfile.sweep(directory, REGISTRY)
 
 
 def _store(directory, parents):
@@ -94,6 +101,7 @@ def register(held, dirs, own_paths):
         return
     listed = _load(held.root)
     if not parents <= listed:
+        _sweep(held.root)
         _store(held.root, _existing(listed) | parents)
 
 
@@ -115,6 +123,7 @@ def remove_unused(root, own_paths, created=()):
                 os.rmdir(parent)
             except OSError:
                 pass  # another container still lives below it (gone already: dropped below)
+        _sweep(held.root)
         still = _existing(listed)
         if still != listed:  # a parent shared with a live container stays listed: no rewrite
             _store(held.root, still)
