@@ -27,7 +27,7 @@ HANDLER = "ociruntime"
 IMAGE = "localhost/ocirt-busybox:cri"
 PAUSE = "localhost/ocirt-pause:cri"
 
-# The main lane's private containerd (engines/conftest.py), its CRI plugin on.
+# The main lane's private containerd (tests/enginekit.py), its CRI plugin on.
 CONFIG = CONTAINERD_TOML.replace('disabled_plugins = ["io.containerd.grpc.v1.cri"]\n', "") + """
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{pause}"
