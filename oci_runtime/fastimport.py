@@ -71,7 +71,9 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
 
 def _read(path):
     """The whole file, with posix calls: open() would add an io object pair and five
-    syscalls (fstat, isatty, two lseeks, a last read) for each module."""
+    syscalls (fstat, isatty, two lseeks, a last read) for each module.  (fileio.py
+    does the same for the runtime's files; this module imports nothing of the
+    package, as it is what makes the package's modules.)"""
     fd = _posix.open(path, _posix.O_RDONLY | _posix.O_CLOEXEC)
     try:
         size = _posix.fstat(fd).st_size

@@ -15,13 +15,10 @@ def read_bytes(path):
     """The whole file: open, read until end of file, close."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        data = os.read(fd, _CHUNK)
-        if data:
-            chunks = [data]
-            while chunk := os.read(fd, _CHUNK):
-                chunks.append(chunk)
-            data = b"".join(chunks) if len(chunks) > 1 else data
-        return data
+        chunks = []
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -25,9 +25,13 @@ The few os.py names the lifecycle paths need have equivalents here, so that
 the same snapshot os.py decodes), ``fsencode`` and ``fsdecode`` are os's.
 
 So the values are the ones ``os`` has; only the moment os.py runs changes.
-``realize()`` imports the real one at once: importguard.seal() calls it, so a
-child that enters a container's namespaces never imports anything, not even a
-module frozen into the interpreter.
+``realize()`` imports the real one at once.  importguard.seal() (every child,
+before it enters a container's namespaces) calls it where os.py is a file
+(an interpreter built or run without frozen modules), so nothing is read from
+a file after the seal; where os.py is frozen into the interpreter (Debian's
+and python.org's builds), an os.py name needed after the seal comes from the
+binary, which the seal allows and no rootfs can replace
+(tests/test_lazyos.py seals a child both ways).
 """
 import posix
 import sys
