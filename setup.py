@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
@@ -29,41 +28,29 @@ INIT_SOURCE = os.path.join("cffi_build", "init.c")
 INIT_NAME = os.path.join("oci_runtime", "libexec", "oci-runtime-init")
 LAUNCHER_SOURCE = os.path.join("cffi_build", "launcher.c")
 
-
-def _cc():
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    return cc if shutil.which(cc) else "cc"
-
-
-# The waiter runs as the container's pid 1 until it execs the user's program, on
-# input from the bundle: build it with the usual hardening, and position-independent
-# (static-pie) so its code gets ASLR like every other program on the host.
-HARDENING = ["-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-Wl,-z,relro,-z,now"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cffi_build"))
+from cflags import HARDENING, cc, launcher_command  # noqa: E402  (cffi_build/ is not a package)
 
 
 def compile_init(output):
     os.makedirs(os.path.dirname(output), exist_ok=True)
     common = ["-O2", "-Wall", "-s", *HARDENING, "-o", output, INIT_SOURCE]
     try:
-        subprocess.check_call([_cc(), "-static-pie", *common])
+        subprocess.check_call([cc(), "-static-pie", *common])
     except subprocess.CalledProcessError:
         print("warning: the compiler cannot link -static-pie; the waiter is a static non-PIE binary "
               "(no ASLR for its code)", file=sys.stderr)
-        subprocess.check_call([_cc(), "-static", *common])
-
-
-def _c_string(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        subprocess.check_call([cc(), "-static", *common])
 
 
 def compile_launcher(output):
-    """Dynamic, not static: it only execs, and a static binary costs more to map."""
     os.makedirs(os.path.dirname(output), exist_ok=True)
-    version = "%d.%d" % sys.version_info[:2]
-    subprocess.check_call([_cc(), "-O2", "-Wall", "-s", "-fPIE", "-pie", *HARDENING,
-                           f"-DPYTHON_VERSION={_c_string(version)}",
-                           f"-DBUILD_PYTHON={_c_string(sys.executable)}",
-                           "-o", output, LAUNCHER_SOURCE])
+    try:
+        subprocess.check_call(launcher_command(output, LAUNCHER_SOURCE))
+    except subprocess.CalledProcessError:
+        print("warning: the compiler cannot link -static-pie (no static libc?); the launcher is "
+              "dynamically linked (~0.35 ms slower per call)", file=sys.stderr)
+        subprocess.check_call(launcher_command(output, LAUNCHER_SOURCE, static=False))
 
 
 class BuildLauncher(build_scripts):
@@ -98,7 +85,7 @@ class BuildPyWithSchemas(build_py):
 
 
 setup(
-    cffi_modules=["cffi_build/build_shim.py:ffibuilder"],
+    cffi_modules=["cffi_build/build_shim.py:ffibuilder", "cffi_build/build_shim.py:libseccomp_ffibuilder"],
     # Listed so that setuptools runs build_scripts/install_scripts; BuildLauncher
     # compiles it into bin/oci-runtime.
     scripts=[LAUNCHER_SOURCE],

@@ -199,9 +199,13 @@ def build_floor(workdir):
         os.symlink(venv_cfg, os.path.join(prefix, "pyvenv.cfg"))
     os.symlink(site, os.path.join(prefix, "lib", f"python{version}", "site-packages"))
     binary = os.path.join(prefix, "bin", "floor")
-    subprocess.run(["cc", "-O2", "-fPIE", "-pie", f'-DPYTHON_VERSION="{version}"',
-                    f'-DBUILD_PYTHON="{sys.executable}"', '-DFLOOR_BOOT="pass"', "-o", binary,
-                    os.path.join(REPO, "cffi_build", "launcher.c")], check=True)
+    sys.path.insert(0, os.path.join(REPO, "cffi_build"))
+    from cflags import launcher_command  # the installed launcher's own flags (setup.py)
+
+    source = os.path.join(REPO, "cffi_build", "launcher.c")
+    defines = ['-DFLOOR_BOOT="pass"']
+    if subprocess.run(launcher_command(binary, source, defines), stderr=subprocess.DEVNULL).returncode:
+        subprocess.run(launcher_command(binary, source, defines, static=False), check=True)
     return [binary]
 
 

@@ -1,7 +1,9 @@
-"""cffi builder for ``oci_runtime._shim`` (API mode, compiled at install time).
+"""cffi builders for ``oci_runtime._shim`` and ``oci_runtime._libseccomp`` (API
+mode, compiled at install time).
 
-setup.py names ``cffi_build/build_shim.py:ffibuilder`` in ``cffi_modules``, so
-``pip install .`` compiles shim.c into an extension module.  The declarations
+setup.py names ``cffi_build/build_shim.py:ffibuilder`` and ``:libseccomp_ffibuilder``
+in ``cffi_modules``, so ``pip install .`` compiles shim.c into one extension
+module and libseccomp's binding into another.  The declarations
 live in shim.h so that the C and the cdef can never disagree.
 """
 import pathlib
@@ -16,21 +18,33 @@ def declarations(name):
                      if not line.lstrip().startswith(("/*", "*")))
 
 
+# Hardened like the waiter and the launcher (cffi_build/cflags.py), whatever the
+# interpreter's own build flags were: full RELRO, stack protector, fortify.
+HARDENED = {"extra_compile_args": ["-O2", "-Wall", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
+            "extra_link_args": ["-Wl,-z,relro,-z,now"]}
+
 ffibuilder = FFI()
 ffibuilder.cdef(declarations("shim.h"))
-# libseccomp compiles linux.seccomp profiles (linked from Debian's libseccomp-dev).
-ffibuilder.cdef(declarations("seccomp_api.h"))
 ffibuilder.set_source(
     "oci_runtime._shim",
-    '#include "shim.h"\n#include <seccomp.h>',
+    '#include "shim.h"',
     sources=[str(HERE / "shim.c")],
     include_dirs=[str(HERE)],
+    **HARDENED,
+)
+
+# libseccomp compiles linux.seccomp profiles (linked from Debian's libseccomp-dev).
+# A module of its own, so that only a config with a seccomp profile (and
+# `features`) loads libseccomp: every create, run and exec loads _shim.
+libseccomp_ffibuilder = FFI()
+libseccomp_ffibuilder.cdef(declarations("seccomp_api.h"))
+libseccomp_ffibuilder.set_source(
+    "oci_runtime._libseccomp",
+    "#include <seccomp.h>",
     libraries=["seccomp"],
-    # Hardened like the waiter and the launcher (setup.py), whatever the
-    # interpreter's own build flags were: full RELRO, stack protector, fortify.
-    extra_compile_args=["-O2", "-Wall", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
-    extra_link_args=["-Wl,-z,relro,-z,now"],
+    **HARDENED,
 )
 
 if __name__ == "__main__":
     ffibuilder.compile(verbose=True)
+    libseccomp_ffibuilder.compile(verbose=True)

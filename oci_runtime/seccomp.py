@@ -114,7 +114,7 @@ def _arg_groups(args):
 
 def compile_profile(seccomp):
     """A memfd holding the BPF program, and the seccomp(2) flags to load it with."""
-    from oci_runtime._shim import ffi, lib
+    from oci_runtime._libseccomp import ffi, lib
 
     default = _action(seccomp["defaultAction"], seccomp.get("defaultErrnoRet"))
     ctx = lib.seccomp_init(default)

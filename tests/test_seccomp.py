@@ -136,7 +136,7 @@ def test_syscalls_newer_than_the_profile_get_enosys(rt, tmp_path, nnp):
     import shutil
     import subprocess
 
-    from oci_runtime._shim import ffi, lib
+    from oci_runtime._libseccomp import ffi, lib
 
     if not shutil.which("gcc"):
         pytest.skip("gcc is needed to build the probe")

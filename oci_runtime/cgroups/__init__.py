@@ -447,8 +447,7 @@ def write_and_wait(path, value, finished, timeout):
     """Write ``value`` until ``finished()`` (the freezers report asynchronously)."""
     deadline = time.monotonic() + timeout
     while True:
-        with open(path, "w") as f:
-            f.write(value)
+        write_text(path, value)
         if finished():
             return
         if time.monotonic() > deadline:

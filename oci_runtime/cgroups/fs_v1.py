@@ -11,7 +11,7 @@ import os
 
 from oci_runtime.cgroups import V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
 from oci_runtime.errors import OCIError
-from oci_runtime.fileio import read_text
+from oci_runtime.fileio import read_text, write_text
 
 
 class Driver(Cgroup):
@@ -106,8 +106,7 @@ class Driver(Cgroup):
         for rule in rules:
             name = "devices.allow" if rule.get("allow") else "devices.deny"
             try:
-                with open(os.path.join(directory, name), "w") as f:
-                    f.write(rule_line(rule))
+                write_text(os.path.join(directory, name), rule_line(rule))
             except OSError as exc:
                 raise OCIError(f"config.json: linux.resources.devices: writing {rule_line(rule)!r} to "
                                f"{name}: {exc.strerror}") from None
@@ -136,8 +135,7 @@ def _fill_cpusets_down_to(directory):
             level = os.path.dirname(level)
             value = _read_or_none(os.path.join(level, name))
         for level in reversed(empty if value else ()):
-            with open(os.path.join(level, name), "w") as f:
-                f.write(value)
+            write_text(os.path.join(level, name), value)
 
 
 def _read_or_none(path):

@@ -10,6 +10,7 @@ import os
 
 from oci_runtime.cgroups import GONE, V2_KEY, Cgroup, oom_kill_count, read_file, write_and_wait
 from oci_runtime.errors import OCIError
+from oci_runtime.fileio import read_text, write_text
 
 
 def recorded_by_it(paths):
@@ -111,12 +112,10 @@ def enable_controllers(directory, controllers, best_effort=False):
         chain.append(path)
     wanted = set(controllers)
     for ancestor in reversed(chain):
-        with open(os.path.join(ancestor, "cgroup.subtree_control")) as f:
-            enabled = set(f.read().split())
+        enabled = set(read_text(os.path.join(ancestor, "cgroup.subtree_control")).split())
         for controller in sorted(wanted - enabled):
             try:
-                with open(os.path.join(ancestor, "cgroup.subtree_control"), "w") as f:
-                    f.write(f"+{controller}")
+                write_text(os.path.join(ancestor, "cgroup.subtree_control"), f"+{controller}")
             except OSError:
                 if not best_effort:
                     raise

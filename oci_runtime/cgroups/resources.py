@@ -12,6 +12,7 @@ error naming the JSON path: never a silent skip.
 import os
 
 from oci_runtime.errors import OCIError
+from oci_runtime.fileio import write_text
 
 MAX = "max"
 
@@ -255,7 +256,6 @@ def _write(directory, name, value, json_path):
     if not os.path.exists(path):
         raise OCIError(f"config.json: {json_path}: this host's cgroups have no {name}")
     try:
-        with open(path, "w") as f:
-            f.write(value)
+        write_text(path, value)
     except OSError as exc:
         raise OCIError(f"config.json: {json_path}: writing {value!r} to {name}: {exc.strerror}") from None

@@ -58,10 +58,11 @@ ARCH_NAMES = ("SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_A
 def seccomp_features():
     """What oci_runtime.seccomp accepts; architectures as this libseccomp resolves them."""
     from oci_runtime import seccomp
+    from oci_runtime._libseccomp import lib as libseccomp
     from oci_runtime._shim import lib
 
     archs = [name for name in ARCH_NAMES
-             if lib.seccomp_arch_resolve_name(name.lower().replace("scmp_arch_", "").encode()) != 0]
+             if libseccomp.seccomp_arch_resolve_name(name.lower().replace("scmp_arch_", "").encode()) != 0]
     supported = [name for name, flag in sorted(seccomp.FLAGS.items())
                  if lib.oci_seccomp_flag_known(flag | _needs(name, seccomp))]
     return {"enabled": True, "actions": sorted(seccomp.ACTIONS), "operators": sorted(seccomp.OPERATORS),
