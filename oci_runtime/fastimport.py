@@ -21,7 +21,19 @@ Python API's callers) puts a front on ``__import__`` that makes an
 The module gets what the import system would give it (``__spec__`` with a
 SourceFileLoader, ``__file__``, ``__cached__``, ``__path__`` for a package), is
 in ``sys.modules`` while its code runs, is removed again if that raises, and is
-set on its parent package.  Every other import goes to the interpreter's own
+set on its parent package.
+
+Extension modules (a ``.so``) are found without the finders too: a package
+module with no ``.py`` (the cffi shim), and the few C modules of the
+interpreter and site-packages the hot path imports (``_json`` on every command,
+``_cffi_backend`` on create, run and exec; ``EXTENSIONS``).  The finders would
+list and cache whole directories first (site-packages, the standard library,
+lib-dynload: ~0.3 ms for ``_json`` alone); a stat of the few names the finder
+would try, in its order, finds the same file.  The module is then loaded by
+the import system's own ``_load`` with the spec the finder would have made.
+Anything unusual on the way (a package or a ``.py`` of that name earlier on
+sys.path, a path entry that is not a directory, an extra finder) leaves the
+name to the import system.  Every other import goes to the interpreter's own
 ``__import__``.
 
 Security: importguard.seal() calls ``uninstall()`` first, so a child that is about
@@ -42,6 +54,10 @@ _MAGIC = _external.MAGIC_NUMBER
 _PYC = "." + sys.implementation.cache_tag + ".pyc"
 _PACKAGE = "oci_runtime"
 _PREFIX = _PACKAGE + "."
+_EXTENSION_SUFFIXES = _imp.extension_suffixes()  # in the finder's order
+# Top-level C modules the command line's hot path imports (see the docstring).
+EXTENSIONS = frozenset({"_json", "_cffi_backend"})
+_S_IFMT, _S_IFDIR, _S_IFREG = 0o170000, 0o040000, 0o100000
 
 
 def install():
@@ -66,6 +82,10 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
                     return module
             else:
                 return module
+    elif level == 0 and name in EXTENSIONS:
+        module = sys.modules.get(name) or _load_extension_locked(name)
+        if module is not None:
+            return module
     return _original_import(name, globals, locals, fromlist, level)
 
 
@@ -119,7 +139,7 @@ def _make(name):
         try:
             status = _stat(source)
         except OSError:
-            return None  # an extension module, a namespace, or nothing: not ours to make
+            return _extension_in(directory, name, parent, leaf)  # or a namespace, or nothing
         package_dir = f"{directory}/{leaf}"
     cached = f"{source.rpartition('/')[0]}/__pycache__/{source.rpartition('/')[2][:-3]}{_PYC}"
     try:
@@ -151,3 +171,70 @@ def _make(name):
     module = sys.modules[name]
     setattr(parent, leaf, module)
     return module
+
+
+def _mode(path):
+    try:
+        return _stat(path).st_mode & _S_IFMT
+    except OSError:
+        return None
+
+
+def _extension_file(directory, leaf):
+    """``directory/leaf`` + the first extension suffix that is a file, as the finder
+    tries them; None if there is none."""
+    for suffix in _EXTENSION_SUFFIXES:
+        if _mode(f"{directory}/{leaf}{suffix}") == _S_IFREG:
+            return f"{directory}/{leaf}{suffix}"
+    return None
+
+
+def _load(name, path):
+    """What the import system does with the finder's spec for an extension module."""
+    loader = _external.ExtensionFileLoader(name, path)
+    return _bootstrap._load(_external.spec_from_file_location(name, path, loader=loader))
+
+
+def _extension_in(directory, name, parent, leaf):
+    """One of our package's extension modules (the cffi shim), or None."""
+    path = _extension_file(directory, leaf)
+    if path is None:
+        return None
+    module = _load(name, path)
+    setattr(parent, leaf, module)
+    return module
+
+
+def _load_extension_locked(name):
+    _imp.acquire_lock()
+    try:
+        module = sys.modules.get(name)
+        if module is not None:
+            return module
+        path = _find_top_level_extension(name)
+        return _load(name, path) if path is not None else None
+    finally:
+        _imp.release_lock()
+
+
+def _find_top_level_extension(name):
+    """The file the import system would load for the top-level ``name`` when that is
+    an extension module in a directory on sys.path; None for anything else (then
+    the import system decides)."""
+    if (len(sys.meta_path) != 3 or sys.meta_path[-1] is not _external.PathFinder
+            or name in sys.builtin_module_names or _imp.is_frozen(name)):
+        return None
+    for entry in sys.path:
+        mode = _mode(entry) if entry else None
+        if mode is None and entry:
+            continue  # no such entry: the finder skips it too
+        if mode != _S_IFDIR:
+            return None  # the current directory, a zip file, ...: not decided here
+        if _mode(f"{entry}/{name}") is not None:
+            return None  # a package or a namespace portion
+        path = _extension_file(entry, name)
+        if path is not None:
+            return path
+        if _mode(f"{entry}/{name}.py") is not None or _mode(f"{entry}/{name}.pyc") is not None:
+            return None
+    return None

@@ -55,11 +55,45 @@ def test_the_run_path_is_made_without_the_import_system():
         "import oci_runtime.operations.run\n"
         "ours = sorted(n for n in sys.modules if n.startswith('oci_runtime'))\n"
         "asked_ours = sorted(set(n for n in asked if n.startswith('oci_runtime')))\n"
-        "print(len(ours)); print(' '.join(asked_ours))\n")
-    count, asked_ours = out.split("\n")[:2]
+        "print(len(ours)); print(' '.join(asked_ours) or '-'); print('_shim' in ' '.join(ours))\n"
+        "print(sorted(set(asked) & {'_json', '_cffi_backend'}))\n")
+    count, asked_ours, shim, c_modules = out.split("\n")[:4]
     assert int(count) > 25
-    # only the cffi extension module (and the names taken from it) is the import system's
-    assert asked_ours and all(name.startswith("oci_runtime._shim") for name in asked_ours.split()), asked_ours
+    # every module of the package, the cffi shim included, and the C modules the hot
+    # path imports (fastimport.EXTENSIONS) are made without the finders
+    assert asked_ours == "-" and shim == "True", asked_ours
+    assert c_modules == "[]"
+
+
+EXTENSION_FACTS = (
+    "import sys\n"
+    "for name in ('oci_runtime._shim', '_cffi_backend', '_json'):\n"
+    "    m = sys.modules[name]\n"
+    "    spec = m.__spec__\n"
+    "    print(name, type(spec.loader).__name__, spec.origin == m.__file__, m.__loader__ is spec.loader,\n"
+    "          spec.has_location, spec.cached, spec.parent, m.__package__, m.__file__)\n"
+    "print(sys.modules['oci_runtime']._shim is sys.modules['oci_runtime._shim'])\n")
+
+
+def test_an_extension_module_looks_as_the_import_system_would_make_it():
+    made = _python("import _json\nfrom oci_runtime import shim\n" + EXTENSION_FACTS)
+    imported = subprocess.run(
+        [RUNTIME_PYTHON, "-I", "-S", "-c", "import sys\nsys.path.insert(0, sys.argv[1])\nimport _json\n"
+         "from oci_runtime import shim\n" + EXTENSION_FACTS, SITE],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    assert made == imported
+    assert "ExtensionFileLoader True True True None" in made and made.endswith("True\n")
+
+
+def test_a_module_of_that_name_earlier_on_the_path_is_left_to_the_import_system(tmp_path):
+    """The finder takes the first sys.path entry that has the name, a .py as well as a
+    package: a _json.py before lib-dynload is what the import system loads."""
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "_json.py").write_text("SHADOW = True\n")
+    out = _python("sys.path.insert(0, sys.argv[2])\nimport _json\n"
+                  "print(getattr(_json, 'SHADOW', False), '_json' in asked)\n", SITE, str(earlier))
+    assert out.split() == ["True", "True"]
 
 
 def test_a_made_module_looks_as_the_import_system_would_make_it():
