@@ -112,8 +112,49 @@ def _arg_groups(args):
     return [[a] for a in args]
 
 
-def compile_profile(seccomp):
-    """A memfd holding the BPF program, and the seccomp(2) flags to load it with."""
+def compile_profile(seccomp, cache_dir=None):
+    """A memfd holding the BPF program, and the seccomp(2) flags to load it with.
+    With ``cache_dir``, a program this compiler made from the same profile before
+    is read from there, and a new one is kept there (seccomp_cache.py)."""
+    program = name = None
+    if cache_dir is not None:
+        from oci_runtime import seccomp_cache
+
+        name = seccomp_cache.key(seccomp)
+        program = seccomp_cache.load(cache_dir, name)
+        if program is not None:
+            from oci_runtime import log
+
+            log.debug(f"linux.seccomp: program {name[:12]} from the cache ({len(program) // 8} instructions)")
+    if program is None:
+        program = compile_program(seccomp)
+        if name is not None:
+            seccomp_cache.store(cache_dir, name, program)
+    fd = os.memfd_create("oci-runtime-seccomp", os.MFD_CLOEXEC)
+    try:
+        data = program
+        while data:
+            data = data[os.write(fd, data):]
+        os.lseek(fd, 0, _SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, filter_flags(seccomp)
+
+
+def filter_flags(seccomp):
+    """The seccomp(2) flags the program is loaded with."""
+    flags = NEW_LISTENER if uses_notify(seccomp) else 0
+    for flag in seccomp.get("flags") or ():
+        flags |= FLAGS[flag]
+    if flags & FLAGS["SECCOMP_FILTER_FLAG_TSYNC"] and flags & NEW_LISTENER:
+        flags |= 16  # SECCOMP_FILTER_FLAG_TSYNC_ESRCH: the kernel refuses TSYNC|NEW_LISTENER alone
+    return flags
+
+
+def compile_program(seccomp):
+    """The profile as classic BPF: our ENOSYS stub (when the default denies), then
+    libseccomp's program."""
     from oci_runtime._libseccomp import ffi, lib
 
     default = _action(seccomp["defaultAction"], seccomp.get("defaultErrnoRet"))
@@ -143,21 +184,21 @@ def compile_profile(seccomp):
                 for group in _arg_groups(rule.get("args") or []):
                     _add_rule(lib, ffi, ctx, action, number, group, f"linux.seccomp.syscalls[{i}] ({name})")
         fd = os.memfd_create("oci-runtime-seccomp", os.MFD_CLOEXEC)
-        rc = lib.seccomp_export_bpf(ctx, fd)
-        if rc < 0:
+        try:
+            rc = lib.seccomp_export_bpf(ctx, fd)
+            if rc < 0:
+                raise OCIError(f"linux.seccomp: exporting the filter: {os.strerror(-rc)}")
+            os.lseek(fd, 0, _SEEK_SET)
+            program = b""
+            while chunk := os.read(fd, 65536):
+                program += chunk
+        finally:
             os.close(fd)
-            raise OCIError(f"linux.seccomp: exporting the filter: {os.strerror(-rc)}")
         if seccomp["defaultAction"] not in _ALLOWING:
-            _prepend(fd, _enosys_stub(_newest_named(lib, ffi, seccomp)))
-        os.lseek(fd, 0, _SEEK_SET)
+            program = _enosys_stub(_newest_named(lib, ffi, seccomp)) + program
     finally:
         lib.seccomp_release(ctx)
-    flags = NEW_LISTENER if uses_notify(seccomp) else 0
-    for flag in seccomp.get("flags") or ():
-        flags |= FLAGS[flag]
-    if flags & FLAGS["SECCOMP_FILTER_FLAG_TSYNC"] and flags & NEW_LISTENER:
-        flags |= 16  # SECCOMP_FILTER_FLAG_TSYNC_ESRCH: the kernel refuses TSYNC|NEW_LISTENER alone
-    return fd, flags
+    return program
 
 
 def _newest_named(lib, ffi, seccomp):
@@ -201,18 +242,6 @@ def _enosys_stub(newest):
         jt, jf = (labels[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf))
         code += op.to_bytes(2, "little") + bytes((jt, jf)) + k.to_bytes(4, "little")
     return code
-
-
-def _prepend(fd, stub):
-    os.lseek(fd, 0, _SEEK_SET)
-    program = b""
-    while chunk := os.read(fd, 65536):
-        program += chunk
-    os.lseek(fd, 0, _SEEK_SET)
-    os.ftruncate(fd, 0)
-    data = stub + program
-    while data:
-        data = data[os.write(fd, data):]
 
 
 def send_to_listener(seccomp, listener_fd, pid, state_doc):

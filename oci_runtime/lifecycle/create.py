@@ -147,7 +147,7 @@ class Spawn:
             self.waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
             # Compiled here, on the host side: its messages reach --log, its errors come
             # before any namespace exists, and libseccomp is not needed inside.
-            seccomp_plan = waiter_plan.compile_seccomp(config["linux"].get("seccomp"))
+            seccomp_plan = waiter_plan.compile_seccomp(config["linux"].get("seccomp"), os.path.dirname(st.directory))
             self.decided = waiter_plan.HostDecisions(config["process"], opts.preserve_fds, seccomp_plan,
                                                      may_set_groups=not self.setgroups_denied)
         except OSError as exc:

@@ -284,7 +284,8 @@ def _spawn(st, process, opts, seccomp_profile, lock_fd, separate_user_namespace)
     if opts.sub_cgroups:
         cgroup = cgroup.within(opts.sub_cgroups)
     waiter_fd = waiter_plan.sealed_copy(waiter_plan.WAITER)
-    seccomp_plan = waiter_plan.compile_seccomp(seccomp_profile)  # host side: logs reach --log
+    # host side: logs reach --log
+    seccomp_plan = waiter_plan.compile_seccomp(seccomp_profile, os.path.dirname(st.directory))
     decided = waiter_plan.HostDecisions(process, opts.preserve_fds or 0, seccomp_plan, may_set_groups)
     if decided.lsm:
         import oci_runtime.procfs  # noqa: F401 - the child needs it and may not import

@@ -199,13 +199,15 @@ def find_executable(name, env, cwd):
     raise OCIError(f'exec: "{name}": executable file not found in $PATH')
 
 
-def compile_seccomp(profile):
-    """(memfd, flags) of the compiled linux.seccomp profile, or None without one."""
+def compile_seccomp(profile, root):
+    """(memfd, flags) of the compiled linux.seccomp profile, or None without one.
+    A program compiled before from the same profile comes from the cache
+    (seccomp_cache.py; ``root``: the --root, which places it for a rootless caller)."""
     if not profile:
         return None
-    from oci_runtime import seccomp
+    from oci_runtime import seccomp, seccomp_cache
 
-    return seccomp.compile_profile(profile)
+    return seccomp.compile_profile(profile, seccomp_cache.directory(root))
 
 
 class HostDecisions:
