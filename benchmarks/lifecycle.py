@@ -12,7 +12,9 @@ pays).  Reported, as medians with min/max and the ratio oci-runtime / runc:
   as separate processes, and their sum per iteration ("split total");
 * `exec` of /bin/true into the running container;
 * `run` of /bin/true (create + start + wait + delete in one call), with the
-  peak RSS of the runtime process (ru_maxrss from wait4);
+  peak RSS of the runtime process (ru_maxrss from wait4); and `run` with an
+  engine's seccomp profile (specs/seccomp/default.json, Docker/podman style),
+  which every engine but plain `ctr` gives each container;
 * containers per second with 1 and 2 concurrent callers, each doing `run`;
 * the resident memory (VmRSS) and thread count of the process left waiting in
   a created container;
@@ -162,11 +164,17 @@ def make_bundles(workdir, source=None, cgroup_parent=CGROUP_PARENT):
     config["ociVersion"] = "1.0.2"
     bundles = {}
     names = [("sleep", ["sleep", "1000"])] + [(f"true-w{i}", ["true"]) for i in range(THREADS_MAX)]
+    names.append(("true-seccomp", ["true"]))
+    with open(os.path.join(REPO, "specs", "seccomp", "default.json")) as f:
+        engine_profile = json.load(f)  # an engine's default allow list (Docker/podman style)
     for name, args in names:
         path = os.path.join(workdir, f"bundle-{name}")
         os.makedirs(path, exist_ok=True)
         config["process"]["args"] = args
         config["linux"]["cgroupsPath"] = f"/{cgroup_parent}/{name}"
+        config["linux"].pop("seccomp", None)
+        if name == "true-seccomp":
+            config["linux"]["seccomp"] = engine_profile
         with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(config, f)
         bundles[name] = path
@@ -234,6 +242,7 @@ def lifecycle(rt, bundles, cid, record, maxrss, floor):
     record("split total", split + seconds)
     record("delete missing", timed(rt.argv("delete", "--force", cid)))
     record("run", timed(rt.argv("run", "--bundle", bundles["true-w0"], cid + "-run")))
+    record("run seccomp", timed(rt.argv("run", "--bundle", bundles["true-seccomp"], cid + "-sec")))
     record("run peak RSS", peak_rss(maxrss, rt.argv("run", "--bundle", bundles["true-w0"], cid + "-rss")))
 
 

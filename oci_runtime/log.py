@@ -85,6 +85,11 @@ def debug(msg):
     write("debug", msg)
 
 
+def debugging():
+    """Whether debug lines are written (--debug): for a caller whose message costs work."""
+    return _settings["debug"]
+
+
 def warn(msg):
     write("warning", msg)
     if _settings["fd"] < 0 and _settings["relay"] < 0:

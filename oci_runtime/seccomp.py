@@ -126,6 +126,11 @@ def compile_profile(seccomp, cache_dir=None):
             from oci_runtime import log
 
             log.debug(f"linux.seccomp: program {name[:12]} from the cache ({len(program) // 8} instructions)")
+            if log.debugging():  # the lines compiling it wrote, as runc writes them on every create
+                from oci_runtime._libseccomp import lib
+
+                for i, name in _unknown_names(lib, seccomp):
+                    log.debug(f"linux.seccomp.syscalls[{i}]: unknown syscall {name!r} skipped")
     if program is None:
         program = compile_program(seccomp)
         if name is not None:
@@ -199,6 +204,18 @@ def compile_program(seccomp):
     finally:
         lib.seccomp_release(ctx)
     return program
+
+
+def _unknown_names(lib, seccomp):
+    """(rule index, name) of each name libseccomp does not know, in the profile's order,
+    in the rules compile_program adds (not those whose action is the default's)."""
+    default = _action(seccomp["defaultAction"], seccomp.get("defaultErrnoRet"))
+    for i, rule in enumerate(seccomp.get("syscalls") or ()):
+        if _action(rule["action"], rule.get("errnoRet")) == default:
+            continue
+        for name in rule["names"]:
+            if lib.seccomp_syscall_resolve_name(name.encode()) < 0:
+                yield i, name
 
 
 def _newest_named(lib, ffi, seccomp):

@@ -57,7 +57,7 @@ def test_a_short_benchmark_run_writes_every_row(tmp_path, busybox_template):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     rows = set(result["summary"])
-    expected = {"floor", "create", "state", "start", "kill", "delete", "delete missing", "run", "exec",
+    expected = {"floor", "create", "state", "start", "kill", "delete", "delete missing", "run", "run seccomp", "exec",
                 "create with 1", "state with 1", "delete with 1", "create with 3", "state with 3",
                 "delete with 3", "list with 3", "100 runs from 8 callers"}
     if HAVE_CONTAINERD and HAVE_PODMAN:
