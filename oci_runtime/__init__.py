@@ -29,21 +29,25 @@ Module map (one concern each; docs/architecture.md draws the layers):
   capabilities  capability names and masks
   namespace_settings sysctls, time namespace offsets, the loopback interface
   process_attributes personality, scheduler, I/O priority, LSM labels
-  seccomp       linux.seccomp compiled with libseccomp; notify listener hand-over
+  seccomp       linux.seccomp compiled with libseccomp (_libseccomp, loaded only for a
+                profile); notify listener hand-over
+  seccomp_cache compiled programs kept by the digest of what made them
   hooks         the runtime-spec hooks and the state they are given
   importguard   no Python import once a child enters the container's namespaces
   atomicfile    files replaced whole (O_TMPFILE + linkat), pid files
   mountinfo     /proc/self/mountinfo with its octal escapes decoded
   procfs        the runtime's own procfs handle for writes to /proc (docs/security.md)
   netdevices    linux.netDevices moved into the container's network namespace
-  shim          the cffi syscall wrappers, turned into OSError
+  shim          the cffi syscall wrappers (_shim), turned into OSError
   log           --log / --log-format output
   errors        the exception types and how they are shown
   spec_default  the config.json `spec` writes (runc spec's)
   faults        named fault points (crash/stall at a step) for the reliability tests
   image/        OCI image layouts unpacked into bundles (`bundle`)
   launch        the installed command's entry point (after the C launcher)
-  fastimport    the command line's modules made from their .pyc without the import system
+  fastimport    the command line's modules made from their .pyc (and its C modules
+                found) without the import system's finders
+  lazyos, fileio  os without os.py on the command line; small files in four syscalls
   fastjson, signals, sockets  light stand-ins for json, signal, socket (start-up time);
                               fastjson.go_dumps writes JSON as runc (Go) prints it
 """
