@@ -129,8 +129,8 @@ def compile_profile(seccomp, cache_dir=None):
             if log.debugging():  # the lines compiling it wrote, as runc writes them on every create
                 from oci_runtime._libseccomp import lib
 
-                for i, name in _unknown_names(lib, seccomp):
-                    log.debug(f"linux.seccomp.syscalls[{i}]: unknown syscall {name!r} skipped")
+                for i, syscall in _unknown_names(lib, seccomp):
+                    log.debug(f"linux.seccomp.syscalls[{i}]: unknown syscall {syscall!r} skipped")
     if program is None:
         program = compile_program(seccomp)
         if name is not None:
