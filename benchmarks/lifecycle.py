@@ -379,30 +379,31 @@ def run_benchmark(iterations, runc, crun, per_caller, rounds, baseline=None, eng
             binaries["crun"] = crun_path
         runtimes = {name: Runtime(name, path, workdir) for name, path in binaries.items()}
         names = list(runtimes)
-        try:
-            for i in range(iterations):
-                for name in names[i % len(names):] + names[:i % len(names)]:
-                    lifecycle(runtimes[name], bundles, f"b{i}",
-                              lambda metric, value, n=name:
-                                  samples.setdefault(metric, {}).setdefault(n, []).append(value),
-                              maxrss, floor)
-            for callers in range(1, THREADS_MAX + 1):
-                for r in range(rounds):
-                    for name in names[r % len(names):] + names[:r % len(names)]:
-                        rate = throughput(runtimes[name], bundles, callers, per_caller, f"t{callers}-{r}")
-                        samples.setdefault(f"containers/s x{callers}", {}).setdefault(name, []).append(rate)
-            if scale_count:
-                scaled, extra["concurrency"] = scale.run_scale(workdir, runtimes, bundles["sleep"], timed,
-                                                               count=scale_count)
-                samples.update(scaled)
-            if engine_iterations or calls:
-                engine_samples, extra["per_call"], extra["engine_notes"] = engines.run_engines(
-                    workdir, binaries, os.path.join(ensure_bundle(), "rootfs"), engine_iterations, calls)
-                samples.update(engine_samples)
-        finally:
-            for rt in runtimes.values():
-                rt.cleanup()
-            remove_cgroups()
+        with engines.enginekit.seccomp_cache_as_found():  # the runtime's cache, as the benchmark found it
+            try:
+                for i in range(iterations):
+                    for name in names[i % len(names):] + names[:i % len(names)]:
+                        lifecycle(runtimes[name], bundles, f"b{i}",
+                                  lambda metric, value, n=name:
+                                      samples.setdefault(metric, {}).setdefault(n, []).append(value),
+                                  maxrss, floor)
+                for callers in range(1, THREADS_MAX + 1):
+                    for r in range(rounds):
+                        for name in names[r % len(names):] + names[:r % len(names)]:
+                            rate = throughput(runtimes[name], bundles, callers, per_caller, f"t{callers}-{r}")
+                            samples.setdefault(f"containers/s x{callers}", {}).setdefault(name, []).append(rate)
+                if scale_count:
+                    scaled, extra["concurrency"] = scale.run_scale(workdir, runtimes, bundles["sleep"], timed,
+                                                                   count=scale_count)
+                    samples.update(scaled)
+                if engine_iterations or calls:
+                    engine_samples, extra["per_call"], extra["engine_notes"] = engines.run_engines(
+                        workdir, binaries, os.path.join(ensure_bundle(), "rootfs"), engine_iterations, calls)
+                    samples.update(engine_samples)
+            finally:
+                for rt in runtimes.values():
+                    rt.cleanup()
+                remove_cgroups()
     meta = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),

@@ -14,11 +14,11 @@ config gave it (compact JSON in the config's own order: the same profile
 written in another key order is a miss, never a wrong hit).  The flags it is
 loaded with are not kept: seccomp.filter_flags reads them off the profile.
 
-Where: ``/run/oci-runtime/seccomp@cache`` for the host's root (one cache for every
---root, like the cgroup parents registry), under its own --root for a rootless
-caller.  "@" is not allowed in a container id, so `list` never takes the
-directory for a container.  At most MAX_ENTRIES programs; storing one more
-removes the least recently stored.
+Where: beside a state root, never in one (a directory in a --root is a
+container to anyone who lists it): ``/run/oci-runtime.cache/seccomp`` for the
+host's root (one cache for every --root, as the cgroup parents registry is
+one list), ``<--root>.cache/seccomp`` for a rootless caller.  At most
+MAX_ENTRIES programs; storing one more removes the least recently stored.
 
 Trust: a program from here is loaded into the container as its filter, so only
 files this user made are read: the directory must be its own and writable by
@@ -37,8 +37,7 @@ from oci_runtime import fastjson as json
 from oci_runtime.fileio import read_bytes
 
 FORMAT = b"oci-runtime seccomp cache 1\n"
-DIRECTORY = "seccomp@cache"
-HOST_DIR = "/run/oci-runtime"
+HOST_ROOT = "/run/oci-runtime"
 MAX_ENTRIES = 64
 _MAX_PROGRAM = 4096 * 8  # BPF_MAXINSNS struct sock_filter entries
 _DIGEST = 32
@@ -48,7 +47,8 @@ def directory(root):
     """The cache directory for a runtime using ``root`` (see the module docstring)."""
     from oci_runtime import rootless
 
-    return os.path.join(HOST_DIR if rootless.host_root() else root, DIRECTORY)
+    base = HOST_ROOT if rootless.host_root() else os.path.abspath(root)
+    return base.rstrip("/") + ".cache/seccomp"
 
 
 def _sha256(data):
@@ -111,7 +111,7 @@ def store(cache_dir, name, program):
             os.mkdir(cache_dir, 0o700)
         except FileExistsError:
             pass
-        except FileNotFoundError:  # the first time only (makedirs is os.py's: lazyos.py)
+        except FileNotFoundError:  # the first time only: its parent too (os.py's makedirs: lazyos.py)
             os.makedirs(cache_dir, mode=0o700, exist_ok=True)
         if not _own(os.lstat(cache_dir), stat.S_ISDIR, 0o077):
             return

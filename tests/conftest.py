@@ -324,6 +324,15 @@ def processes_in_cgroup(name):
     return found
 
 
+@pytest.fixture(autouse=True)
+def _seccomp_programs_the_test_compiled():
+    """What a test's containers left in the runtime's seccomp cache goes (enginekit)."""
+    from enginekit import seccomp_cache_as_found
+
+    with seccomp_cache_as_found():
+        yield
+
+
 @pytest.fixture
 def rt(tmp_path, busybox_template):
     runtime = Runtime(tmp_path, busybox_template)

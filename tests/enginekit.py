@@ -7,6 +7,7 @@ registry).  Each is a callable running the engine's client, and is closed by
 its owner: stopped by pid, its containers removed, its mounts and empty cgroups
 cleaned up.  Nothing here is pytest's: the fixtures decide what to skip.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -20,6 +21,33 @@ DOCKER = "/usr/bin/docker"
 HAVE_PODMAN = bool(shutil.which("podman") and shutil.which("conmon"))
 HAVE_CONTAINERD = bool(shutil.which("containerd") and shutil.which("ctr"))
 HAVE_DOCKER = os.access(DOCKERD, os.X_OK) and os.access(DOCKER, os.X_OK)
+
+
+
+def _listing(directory):
+    return set(os.listdir(directory)) if os.path.isdir(directory) else None
+
+
+@contextlib.contextmanager
+def seccomp_cache_as_found():
+    """The host root's seccomp cache (oci_runtime/seccomp_cache.py) left as it was
+    found: the runtime keeps the programs its containers compiled, for those that
+    come after; the ones a test's or the benchmark's containers (and the engines
+    they drive) compiled go at the end, and the directories too if they were made."""
+    from oci_runtime import seccomp_cache
+
+    cache = seccomp_cache.directory("")  # the host root's (a rootless caller's is beside its --root)
+    base = os.path.dirname(cache)
+    before, base_before = _listing(cache), _listing(base)
+    try:
+        yield
+    finally:
+        for name in (_listing(cache) or set()) - (before or set()):
+            os.unlink(os.path.join(cache, name))
+        for directory, existed in ((cache, before), (base, base_before)):
+            if existed is None and os.path.isdir(directory) and not os.listdir(directory):
+                os.rmdir(directory)
+
 
 CONTAINERS_CONF = """[containers]
 # Root here may lack CAP_SYS_RESOURCE: podman's default ulimits would need it.

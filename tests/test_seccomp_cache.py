@@ -6,7 +6,7 @@ mkdir is refused), and an entry the runtime must not trust (a wrong checksum,
 group-writable, a symlink) is never loaded: the forged entries here allow
 everything, so a container that could mkdir would prove it was used.
 Each test's profile is its own (a unique unknown syscall name, skipped by the
-compiler), and its cache entry is removed at the end.
+compiler); conftest removes the programs a test's containers left.
 """
 import os
 import uuid
@@ -15,7 +15,7 @@ import pytest
 
 from oci_runtime import seccomp_cache
 
-CACHE = seccomp_cache.directory("/unused-for-the-hosts-root")  # the host's root: /run/oci-runtime/...
+CACHE = seccomp_cache.directory("/unused-for-the-hosts-root")  # the host root's: /run/oci-runtime.cache/...
 PROBE = ["sh", "-c", "mkdir /tmp/x 2>&1; echo rc=$?"]
 # struct sock_filter {BPF_RET|BPF_K, 0, 0, SECCOMP_RET_ALLOW}: a program that allows everything
 ALLOW_ALL = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
@@ -29,14 +29,9 @@ def _profile():
 
 @pytest.fixture
 def profile():
+    """A profile of this test's own, and where its program will be kept."""
     made = _profile()
-    first = os.path.join(CACHE, seccomp_cache.key(made))
-    yield made, first
-    # the test may have changed the profile (a new key): both entries go
-    for path in {first, os.path.join(CACHE, seccomp_cache.key(made))}:
-        if os.path.lexists(path):
-            os.unlink(path)
-        assert not os.path.lexists(path)
+    return made, os.path.join(CACHE, seccomp_cache.key(made))
 
 
 def _run(rt, profile, log):

@@ -246,8 +246,7 @@ class Rootless:
     def leftovers(self):
         problems = []
         if os.path.isdir(self.root) and os.listdir(self.root):
-            # kept by design across containers: the parents registry and the seccomp cache
-            left = [e for e in os.listdir(self.root) if e not in ("cgroup-parents.json", "seccomp@cache")]
+            left = [e for e in os.listdir(self.root) if e != "cgroup-parents.json"]
             if left:
                 problems.append(f"state left in {self.root}: {left}")
         for directory in reversed(self.delegated):
