@@ -14,18 +14,13 @@ import errno
 import os
 
 from oci_runtime import faults
+from oci_runtime.fileio import write_all
 
 _NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT)
 
 
 def _temporary_name(name):
     return f"{name}.tmp{os.getpid()}"
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:  # a full disk can cut a write short before it fails outright
-        view = view[os.write(fd, view):]
 
 
 def replace(path, data, mode=0o600):
@@ -47,9 +42,9 @@ def _replace(path, data, mode):
             if exc.errno not in _NO_TMPFILE:
                 raise
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode, dir_fd=dir_fd)
-            _write_all(fd, data)
+            write_all(fd, data)
         else:
-            _write_all(fd, data)
+            write_all(fd, data)
             if mode != 0o600:  # O_TMPFILE's mode went through the umask (which 0600 survives)
                 os.fchmod(fd, mode)
             # linkat(AT_SYMLINK_FOLLOW) of the fd's magic link gives the unnamed file a name.

@@ -15,12 +15,24 @@ def read_bytes(path):
     """The whole file: open, read until end of file, close."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        chunks = []
-        while chunk := os.read(fd, _CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_to_end(fd)
     finally:
         os.close(fd)
+
+
+def write_all(fd, data):
+    """All of ``data`` to ``fd``: a full disk or a pipe can cut a write short."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_to_end(fd):
+    """What is left to read on ``fd`` (a file from its offset, a pipe until its writers close)."""
+    chunks = []
+    while chunk := os.read(fd, _CHUNK):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def read_text(path):

@@ -36,6 +36,7 @@ from oci_runtime import fastjson as json  # json without its re/enum imports
 from oci_runtime import log
 from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime.errors import OCIError
+from oci_runtime.fileio import read_to_end
 
 HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer",
               "poststart", "poststop")
@@ -96,7 +97,7 @@ def _run_in_own_group(args, path, env, stdin, timeout, cwd):
         os.close(fd)
     try:
         try:
-            failed = _read_all(exec_r)  # empty: the exec happened (close-on-exec closed it)
+            failed = read_to_end(exec_r)  # empty: the exec happened (close-on-exec closed it)
         finally:
             os.close(exec_r)
         if failed:
@@ -115,13 +116,6 @@ def _run_in_own_group(args, path, env, stdin, timeout, cwd):
         raise
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), stdout, stderr
-
-
-def _read_all(fd):
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _communicate(in_w, out_r, err_r, data, timeout):

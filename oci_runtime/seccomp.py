@@ -30,6 +30,7 @@ import errno
 import os
 
 from oci_runtime.errors import ConfigError, OCIError
+from oci_runtime.fileio import read_to_end, write_all
 
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
@@ -137,9 +138,7 @@ def compile_profile(seccomp, cache_dir=None):
             seccomp_cache.store(cache_dir, name, program)
     fd = os.memfd_create("oci-runtime-seccomp", os.MFD_CLOEXEC)
     try:
-        data = program
-        while data:
-            data = data[os.write(fd, data):]
+        write_all(fd, program)
         os.lseek(fd, 0, _SEEK_SET)
     except BaseException:
         os.close(fd)
@@ -194,9 +193,7 @@ def compile_program(seccomp):
             if rc < 0:
                 raise OCIError(f"linux.seccomp: exporting the filter: {os.strerror(-rc)}")
             os.lseek(fd, 0, _SEEK_SET)
-            program = b""
-            while chunk := os.read(fd, 65536):
-                program += chunk
+            program = read_to_end(fd)
         finally:
             os.close(fd)
         if seccomp["defaultAction"] not in _ALLOWING:
