@@ -90,7 +90,10 @@ class Demo:
     def namespaces(self):
         self.step(1, "A container in its own namespaces",
                   "Its shell is pid 1, the hostname is its own, and it sees only its own processes.")
-        script = ('sleep 30 & echo "my pid: $$, hostname: $(hostname)"; echo "the processes I can see:"; '
+        # `ps` waits until the background child has become `sleep` (a forked shell shows
+        # the shell's own command line until its exec; on a busy machine ps can come first).
+        script = ('sleep 30 & until read -r comm < /proc/$!/comm && [ "$comm" = sleep ]; do :; done; '
+                  'echo "my pid: $$, hostname: $(hostname)"; echo "the processes I can see:"; '
                   'ps -o pid,args; kill $!')
         self.run(self.bundle(["sh", "-c", script], lambda config: config.update(hostname="demo-box")),
                  check_status=0)

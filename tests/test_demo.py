@@ -17,7 +17,9 @@ def test_the_demo_tells_its_story_and_cleans_up(busybox_template):
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert elapsed < 60, f"the demo took {elapsed:.0f} s"
-    assert "my pid: 1, hostname: demo-box" in out and "2 sleep 30" in " ".join(out.split())
+    namespaces = out[out.index("== 1."):out.index("== 2.")]
+    assert "my pid: 1, hostname: demo-box" in namespaces, namespaces
+    assert "2 sleep 30" in " ".join(namespaces.split()), namespaces
     memory = out[out.index("== 2."):out.index("== 3.")]
     assert "exit status 137" in memory
     pids = out[out.index("== 3."):out.index("== 4.")]
