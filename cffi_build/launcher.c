@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,18 +91,18 @@ static int own_v2_procs(char *out, size_t size)
     return mount[0] && own[0] && snprintf(out, size, "%s%s/cgroup.procs", mount, own) < (int)size;
 }
 
-/* Write this process's pid into its own cgroup v2 cgroup (a no-op move). */
-static void poke_own_cgroup(const char *procs)
+/* Write this process's pid into its own cgroup v2 cgroup (a no-op move).
+ * Returns 0 if the kernel refused it (then there is nothing to keep open). */
+static int poke_own_cgroup(const char *procs)
 {
     char text[32];
     int fd = open(procs, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
-        return;
+        return 0;
     int n = snprintf(text, sizeof text, "%d", (int)getpid());
-    if (write(fd, text, (size_t)n) < 0) {
-        /* an optimisation only: nothing to report */
-    }
+    int written = write(fd, text, (size_t)n) == n;  /* an optimisation only: nothing to report */
     close(fd);
+    return written;
 }
 
 /*
@@ -138,16 +139,23 @@ static int keep_only(int keep)
 /*
  * For create/run/exec: fork a helper that writes its own pid into the cgroup v2
  * cgroup it is already in (a no-op migration).  The first cgroup.procs write
- * after a quiet spell blocks for an RCU grace period (~10-15 ms); started now,
+ * after a quiet spell blocks for an RCU grace period (8-30 ms here, longer
+ * on a busy machine) while holding the kernel's cgroup_mutex; started now,
  * that wait overlaps the interpreter's start-up instead of delaying the
- * container's attach.  The helper then waits on a pipe: when Python has
- * imported the command (warmup.refresh) it sends one byte and the helper
- * writes once more, which keeps the fast path open for the attach; if Python
- * closes the pipe instead, the helper just exits.  Writes "PID:FD" (the
- * helper, the pipe's write end; Python reaps the one and closes the other)
- * or "0".  Any argument equal to a command name counts: a false hit only
- * costs a fork.
+ * container's attach.  For about two grace periods after a write, another is
+ * fast (the kernel's rcu_sync stays in its writer mode), so the helper then
+ * writes again every KEEP_OPEN_MS until Python closes the pipe (warmup.py:
+ * once the container's first process has joined its cgroups, or at exit):
+ * the attach never finds the fast path closed, and no new grace period is
+ * started while create makes the cgroups (a write after the window closed
+ * would hold cgroup_mutex for a whole grace period, and every mkdir of the
+ * container's cgroups would wait for it).  Each such write takes a few
+ * microseconds.  Writes "PID:FD" (the helper, the pipe's write end; Python
+ * reaps the one and closes the other) or "0".  Any argument equal to a
+ * command name counts: a false hit only costs a fork.
  */
+#define KEEP_OPEN_MS 3          /* the window lasts ~15 ms on an idle machine */
+#define KEEP_OPEN_AT_MOST_MS 10000  /* a command stuck (in a hook, say) stops it */
 static void warm_cgroups(int argc, char **argv, char *out, size_t size)
 {
     int wanted = 0, pipe_fds[2];
@@ -168,12 +176,14 @@ static void warm_cgroups(int argc, char **argv, char *out, size_t size)
         return;
     }
     close(pipe_fds[1]);
-    int wake = keep_only(pipe_fds[0]);  /* hold none of the caller's fds open */
-    char procs[PATH_MAX], byte;
-    if (wake >= 0 && own_v2_procs(procs, sizeof procs)) {
-        poke_own_cgroup(procs);
-        if (read(wake, &byte, 1) == 1)
-            poke_own_cgroup(procs);
+    int done = keep_only(pipe_fds[0]);  /* hold none of the caller's fds open */
+    char procs[PATH_MAX];
+    if (done >= 0 && own_v2_procs(procs, sizeof procs) && poke_own_cgroup(procs)) {
+        struct pollfd closed = {.fd = done, .events = POLLIN};
+        for (int waited = 0; waited < KEEP_OPEN_AT_MOST_MS; waited += KEEP_OPEN_MS) {
+            if (poll(&closed, 1, KEEP_OPEN_MS) != 0 || !poke_own_cgroup(procs))
+                break;  /* EOF (or a byte): Python is done with it, or gone */
+        }
     }
     _exit(0);
 }

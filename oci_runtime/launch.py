@@ -39,11 +39,11 @@ def main(warmup="0"):
     from oci_runtime import lazyos
 
     lazyos.install()
-    helper, refresh_fd = _helper_of(warmup)
+    helper, helper_pipe = _helper_of(warmup)
     if helper:
         from oci_runtime.cgroups import warmup
 
-        warmup.started_elsewhere(helper, refresh_fd)
+        warmup.started_elsewhere(helper, helper_pipe)
     from oci_runtime.cli import main as cli_main
 
     try:

@@ -1,8 +1,9 @@
 """The installed `oci-runtime` command (cffi_build/launcher.c + oci_runtime/launch.py).
 
 The launcher forks a helper for create/run/exec that starts the kernel's cgroup
-migration grace period before Python is running, and hands Python a pipe to ask
-it for a second write once the command is imported (oci_runtime/cgroups/warmup.py).
+migration grace period before Python is running, keeps the fast path open with a
+write every few ms, and hands Python a pipe whose closing stops it
+(oci_runtime/cgroups/warmup.py).
 Whatever it hands over must not outlive its use: while `run` waits for its
 container, the runtime is one thread with no child but the container's init, and
 neither it nor the container holds the helper's pipe.
@@ -93,24 +94,8 @@ def test_the_warmup_helper_holds_none_of_the_callers_descriptors(tmp_path):
     sleeps, holding the helper's own pipe open so that the helper keeps waiting;
     the caller's pipe must then reach EOF at once."""
     import select
-    import shutil
-    import sys
 
-    bin_dir = tmp_path / "bin"
-    site = tmp_path / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    (site / "oci_runtime").mkdir(parents=True)
-    (site / "oci_runtime" / "cli.py").write_text("")  # what the launcher probes for
-    bin_dir.mkdir()
-    shutil.copy(RUNTIME, bin_dir / "oci-runtime")  # a copy: the launcher finds python3 beside itself
-    report = tmp_path / "helper"
-    stub = bin_dir / "python3"
-    # argv: python3 -I -S -c BOOT SITE HELPER args...
-    stub.write_text(f"#!{sys.executable} -I\n"
-                    "import os, sys, time\n"
-                    "os.close(int(os.environ['CALLER_FD']))\n"
-                    f"open({str(report)!r}, 'w').write(sys.argv[6])\n"
-                    "time.sleep(60)\n")
-    stub.chmod(0o755)
+    bin_dir, report = _launcher_beside_a_stand_in(tmp_path, "os.close(int(os.environ['CALLER_FD']))")
     read_end, write_end = os.pipe()
     try:
         launcher = subprocess.Popen([str(bin_dir / "oci-runtime"), "run", "x"], pass_fds=(write_end,),
@@ -140,6 +125,75 @@ def test_the_warmup_helper_holds_none_of_the_callers_descriptors(tmp_path):
         os.close(read_end)
         if write_end is not None:
             os.close(write_end)
+
+
+def _launcher_beside_a_stand_in(tmp_path, first_line="pass"):
+    """A copy of the real launcher (it finds python3 beside itself) with a stand-in
+    "python3" that runs ``first_line``, reports the helper's "PID:FD" to the
+    returned file and sleeps, holding the helper's pipe open."""
+    import shutil
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    site = tmp_path / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    (site / "oci_runtime").mkdir(parents=True)
+    (site / "oci_runtime" / "cli.py").write_text("")  # what the launcher probes for
+    bin_dir.mkdir()
+    shutil.copy(RUNTIME, bin_dir / "oci-runtime")
+    report = tmp_path / "helper"
+    stub = bin_dir / "python3"
+    # argv: python3 -I -S -c BOOT SITE HELPER args...
+    stub.write_text(f"#!{sys.executable} -I\n"
+                    "import os, sys, time\n"
+                    f"{first_line}\n"
+                    f"open({str(report)!r}, 'w').write(sys.argv[6])\n"
+                    "time.sleep(60)\n")
+    stub.chmod(0o755)
+    return bin_dir, report
+
+
+def _writes(pid):
+    """The write syscalls a process has made (/proc/PID/io syscw)."""
+    with open(f"/proc/{pid}/io") as f:
+        return int(next(line for line in f if line.startswith("syscw:")).split()[1])
+
+
+def _own_v2_procs_writable():
+    from oci_runtime.cgroups import warmup
+
+    path = warmup._own_v2_procs()
+    return path is not None and os.access(path, os.W_OK)
+
+
+def test_the_warmup_helper_keeps_the_fast_path_open_until_its_pipe_closes(tmp_path):
+    """After its first write (which waits for the grace period) the helper writes
+    again every few ms while the runtime holds its pipe: each write within the
+    window is fast and keeps the window open, so neither the container's attach
+    nor create's mkdirs meet a new grace period (cffi_build/launcher.c).  Its
+    writes are counted while the stand-in runtime holds the pipe; when the
+    runtime is gone (the pipe closed), the helper exits at once."""
+    if not _own_v2_procs_writable():
+        import pytest
+
+        pytest.skip("no cgroup v2 hierarchy with a cgroup.procs of our own to write: the helper has nothing to do")
+    bin_dir, report = _launcher_beside_a_stand_in(tmp_path)
+    launcher = subprocess.Popen([str(bin_dir / "oci-runtime"), "create", "x"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: report.exists() and report.read_text(), timeout=10)
+        helper = int(report.read_text().split(":")[0])
+        assert wait_for(lambda: _writes(helper) >= 2, timeout=5)  # its first write took a grace period
+        before = _writes(helper)
+        time.sleep(0.3)
+        kept = _writes(helper) - before
+        assert 30 <= kept <= 150, f"{kept} writes in 0.3 s (one every 3 ms expected)"
+    finally:
+        launcher.kill()
+        launcher.wait()
+    # The stand-in is gone, with its end of the pipe: the helper sees EOF and exits
+    # (re-parented, it is reaped by pid 1 or a subreaper).
+    assert wait_for(lambda: not os.path.exists(f"/proc/{helper}") or _status_field(helper, "State") == "Z",
+                    timeout=2)
 
 
 def test_a_run_collects_no_garbage_and_the_api_keeps_the_callers_collector(rt):
@@ -183,3 +237,43 @@ def test_a_run_collects_no_garbage_and_the_api_keeps_the_callers_collector(rt):
                           "import gc; before = gc.get_threshold(); import oci_runtime.api, oci_runtime.launch; "
                           "print(before == gc.get_threshold())"], capture_output=True, text=True, timeout=30)
     assert api.stdout.strip() == "True", api.stderr
+
+
+def test_a_child_the_runtime_forks_does_not_keep_the_helpers_pipe():
+    """The runtime holds the helper's pipe until the container's first process has
+    joined its cgroups (warmup.attached), across the fork of that process: the
+    child closes its copy at once (spawn.fork_with_channel), so nothing that enters
+    the container holds a descriptor of the runtime's, and the helper sees EOF as
+    soon as the runtime closes its own.  A real fork through fork_with_channel,
+    with a pipe standing in for the helper's; the child reports whether its copy
+    is still open."""
+    from oci_runtime.cgroups import warmup
+    from oci_runtime.process.messages import send
+    from oci_runtime.process.spawn import fork_with_channel
+
+    def child(fd):
+        try:
+            os.fstat(write_end)
+            still_open = True
+        except OSError:
+            still_open = False
+        send(fd, "report", open=still_open)
+        os._exit(0)
+
+    def serve(reader, pid):
+        report = reader.next()
+        os.waitpid(pid, 0)
+        return report
+
+    read_end, write_end = os.pipe()
+    warmup.started_elsewhere(0, write_end)
+    try:
+        report = fork_with_channel(child, serve)
+        assert report == {"type": "report", "open": False}
+        assert os.fstat(write_end)  # the parent's own copy stays until attached()
+        warmup.attached()
+        assert os.read(read_end, 1) == b""  # EOF: the helper would exit now
+    finally:
+        del warmup._started[:]
+        warmup._close_helper_pipe()
+        os.close(read_end)

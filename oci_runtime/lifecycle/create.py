@@ -35,6 +35,7 @@ from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import (atomicfile, cgroups, faults, log, namespace_settings, namespaces, own_privileges,
                          process_attributes)
 from oci_runtime import state as state_mod
+from oci_runtime.cgroups import warmup
 from oci_runtime.cgroups.parents import RootLock, register as register_parents, remove_unused as remove_unused_parents
 from oci_runtime.errors import ConfigError, OCIError
 from oci_runtime.process import container_init, waiter_plan
@@ -360,6 +361,7 @@ class _AwaitInit(AwaitReady):
 
     def on_pid(self, message):
         faults.point("create:after-fork")
+        warmup.attached()  # the init is in its cgroups: the launcher's helper may stop
         spawn, st = self.spawn, self.spawn.st
         if self.child_is_init:
             init_pid = self.child_pid

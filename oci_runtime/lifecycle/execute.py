@@ -321,6 +321,7 @@ class _AwaitProcess(AwaitReady):
 
     def on_pid(self, message):
         faults.point("exec:after-fork")
+        warmup.attached()  # the process is in the container's cgroups: the launcher's helper may stop
         self.pid = message["pid"]
         os.waitpid(self.child_pid, 0)
         self.child_pid = 0

@@ -13,6 +13,7 @@ from oci_runtime import signals as signal  # signal without its enum imports
 from oci_runtime import sockets as socket  # socket without its enum imports
 
 from oci_runtime import importguard, log, namespaces, shim
+from oci_runtime.cgroups import warmup
 from oci_runtime.errors import OCIError
 from oci_runtime.process.messages import Reader, describe, send
 
@@ -39,6 +40,7 @@ def fork_with_channel(child_body, serve, fork=os.fork):
             raise
         if pid == 0:
             parent_end.close()
+            warmup.forget_in_child()  # the launcher's helper pipe is the parent's alone
             child_body(child_end.detach())
         gc.unfreeze()
         child_end.close()
