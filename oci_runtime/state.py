@@ -221,12 +221,16 @@ class State:
         }
         return cls(directory, data)
 
-    def save(self):
+    def save(self, recovery=True):
+        """state.json, and recovery.json once the init is known (a "creating" one is
+        not).  create writes recovery.json itself as soon as it learns the init's
+        pid (save_recovery), while the init is still setting up, and passes
+        ``recovery=False`` to its final save: one write less after "ready"."""
         write_json_atomic(os.path.join(self.directory, STATE_FILE), self.data)
-        if self.pid:  # from create's final save on: the init is known (a "creating" one is not)
-            self._save_recovery()
+        if self.pid and recovery:
+            self.save_recovery()
 
-    def _save_recovery(self):
+    def save_recovery(self):
         """Written in place, not replaced atomically: it is only read when state.json
         cannot be, and a torn write just leaves nothing to recover (as before it)."""
         recovery = {k: self.private[k] for k in RECOVERY_KEYS if k in self.private}

@@ -235,7 +235,7 @@ def create(root, container_id, config, opts):
         if opts.pid_file:
             atomicfile.write_pid_file(opts.pid_file, st.pid)
         st.data["status"] = "created"
-        st.save()
+        st.save(recovery=False)  # recovery.json was written when the init's pid came
         log.debug(f"create {container_id}: created, init pid {st.pid} waiting on the exec fifo")
         faults.point("create:after-state")
         return st
@@ -373,6 +373,7 @@ class _AwaitInit(AwaitReady):
         self.child_pid = 0
         info = state_mod.process_start_time(init_pid)
         st.private["init_start_time"] = info[1] if info else None
+        st.save_recovery()  # now, while the init sets itself up, not after "ready"
         process_attributes.set_oom_score_adj(init_pid, spawn.config["process"])
         _apply_resources(spawn.cgroup, spawn.config, deferred=True)
         net_devices = spawn.config["linux"].get("netDevices")
