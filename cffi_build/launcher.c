@@ -91,18 +91,14 @@ static int own_v2_procs(char *out, size_t size)
     return mount[0] && own[0] && snprintf(out, size, "%s%s/cgroup.procs", mount, own) < (int)size;
 }
 
-/* Write this process's pid into its own cgroup v2 cgroup (a no-op move).
- * Returns 0 if the kernel refused it (then there is nothing to keep open). */
-static int poke_own_cgroup(const char *procs)
+/* Write this process's pid into its own cgroup v2 cgroup (a no-op move), through
+ * ``procs_fd`` (that cgroup's cgroup.procs, opened once).  Returns 0 if the
+ * kernel refused it (then there is nothing to keep open). */
+static int poke_own_cgroup(int procs_fd)
 {
     char text[32];
-    int fd = open(procs, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
     int n = snprintf(text, sizeof text, "%d", (int)getpid());
-    int written = write(fd, text, (size_t)n) == n;  /* an optimisation only: nothing to report */
-    close(fd);
-    return written;
+    return write(procs_fd, text, (size_t)n) == n;  /* an optimisation only: nothing to report */
 }
 
 /*
@@ -154,7 +150,11 @@ static int keep_only(int keep)
  * reaps the one and closes the other) or "0".  Any argument equal to a
  * command name counts: a false hit only costs a fork.
  */
-#define KEEP_OPEN_MS 3          /* the window lasts ~15 ms on an idle machine */
+/* The window lasts ~15 ms after a write on an idle machine (longer when busy):
+ * 5 ms keeps it open with room to spare, and with eight creates at once (eight
+ * helpers) costs less than 3 ms did: each write briefly holds off every fork
+ * and exit on the host while it takes the rwsem. */
+#define KEEP_OPEN_MS 5
 #define KEEP_OPEN_AT_MOST_MS 10000  /* a command stuck (in a hook, say) stops it */
 static void warm_cgroups(int argc, char **argv, char *out, size_t size)
 {
@@ -178,10 +178,13 @@ static void warm_cgroups(int argc, char **argv, char *out, size_t size)
     close(pipe_fds[1]);
     int done = keep_only(pipe_fds[0]);  /* hold none of the caller's fds open */
     char procs[PATH_MAX];
-    if (done >= 0 && own_v2_procs(procs, sizeof procs) && poke_own_cgroup(procs)) {
+    int procs_fd = -1;
+    if (done >= 0 && own_v2_procs(procs, sizeof procs))
+        procs_fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (procs_fd >= 0 && poke_own_cgroup(procs_fd)) {
         struct pollfd closed = {.fd = done, .events = POLLIN};
         for (int waited = 0; waited < KEEP_OPEN_AT_MOST_MS; waited += KEEP_OPEN_MS) {
-            if (poll(&closed, 1, KEEP_OPEN_MS) != 0 || !poke_own_cgroup(procs))
+            if (poll(&closed, 1, KEEP_OPEN_MS) != 0 || !poke_own_cgroup(procs_fd))
                 break;  /* EOF (or a byte): Python is done with it, or gone */
         }
     }

@@ -112,12 +112,14 @@ def test_the_warmup_helper_holds_none_of_the_callers_descriptors(tmp_path):
             readable, _, _ = select.select([read_end], [], [], 5)
             assert readable and os.read(read_end, 1) == b"", f"the helper holds the caller's pipe: {_pipes(helper)}"
 
-            def only_its_own_pipe():  # once it waits on it (a cgroup.procs write may still be open)
+            def only_its_own():  # its pipe, and its own cgroup.procs once it has opened that
                 try:
-                    return len(os.listdir(f"/proc/{helper}/fd")) == len(_pipes(helper)) == 1
+                    others = [os.readlink(f"/proc/{helper}/fd/{fd}") for fd in os.listdir(f"/proc/{helper}/fd")]
                 except FileNotFoundError:  # exited: without cgroup v2 it does not wait
                     return True
-            assert _status_field(helper, "State") == "Z" or wait_for(only_its_own_pipe)
+                others = [target for target in others if not target.endswith("/cgroup.procs")]
+                return len(others) == len(_pipes(helper)) == 1
+            assert _status_field(helper, "State") == "Z" or wait_for(only_its_own)
         finally:
             launcher.kill()
             launcher.wait()
@@ -186,7 +188,7 @@ def test_the_warmup_helper_keeps_the_fast_path_open_until_its_pipe_closes(tmp_pa
         before = _writes(helper)
         time.sleep(0.3)
         kept = _writes(helper) - before
-        assert 30 <= kept <= 150, f"{kept} writes in 0.3 s (one every 3 ms expected)"
+        assert 20 <= kept <= 100, f"{kept} writes in 0.3 s (one every 5 ms expected)"
     finally:
         launcher.kill()
         launcher.wait()
