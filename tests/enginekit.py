@@ -23,7 +23,6 @@ HAVE_CONTAINERD = bool(shutil.which("containerd") and shutil.which("ctr"))
 HAVE_DOCKER = os.access(DOCKERD, os.X_OK) and os.access(DOCKER, os.X_OK)
 
 
-
 def _listing(directory):
     return set(os.listdir(directory)) if os.path.isdir(directory) else None
 
